@@ -40,7 +40,12 @@ export class GatewayError extends Error {
     status: number,
     code: string,
     message: string,
-    options: { issueType?: IssueType; headers?: Record<string, string>; detail?: string; cause?: unknown } = {},
+    options: {
+      issueType?: IssueType;
+      headers?: Record<string, string>;
+      detail?: string;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';

@@ -1,0 +1,81 @@
+import type { FhirRequest } from '../fhir/request.js';
+import type {
+  AccessChecker,
+  AccessDecision,
+  BackendResponse,
+  GrantedDecision,
+  RequestMutation,
+} from './contract.js';
+
+/**
+ * Several checkers named in ACCESS_CHECKER act as one: every checker must grant (the first denial
+ * wins), mutations apply in order, and post-processing steps run in order, each on the previous
+ * step's output.
+ */
+export function composeCheckers(checkers: readonly AccessChecker[]): AccessChecker {
+  if (checkers.length === 1) return checkers[0]!;
+  return {
+    async checkAccess(req: FhirRequest): Promise<AccessDecision> {
+      const decisions: GrantedDecision[] = [];
+      for (const checker of checkers) {
+        const decision = await checker.checkAccess(req);
+        if (!decision.canAccess) return decision;
+        decisions.push(decision);
+      }
+      return combineGranted(decisions);
+    },
+  };
+}
+
+function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision {
+  const mutations = decisions.flatMap((d) => (d.mutation ? [d.mutation] : []));
+  const postProcessors = decisions.filter((d) => d.postProcess !== undefined);
+  const auditSource = decisions.find((d) => d.auditAgent !== undefined);
+  const combined: {
+    canAccess: true;
+    mutation?: RequestMutation;
+    postProcess?: GrantedDecision['postProcess'];
+    auditAgent?: GrantedDecision['auditAgent'];
+  } = { canAccess: true };
+  if (mutations.length > 0) combined.mutation = concatMutations(mutations);
+  if (postProcessors.length > 0) {
+    combined.postProcess = async (req, res) => {
+      let current: BackendResponse = res;
+      let replaced: unknown;
+      for (const decision of postProcessors) {
+        const output = await decision.postProcess!(req, current);
+        if (output !== undefined) {
+          replaced = output;
+          current = jsonResponse(current, output);
+        }
+      }
+      return replaced;
+    };
+  }
+  if (auditSource) combined.auditAgent = () => auditSource.auditAgent!();
+  return combined;
+}
+
+/**
+ * One mutation with the effect of applying the given ones in order. Adding a param replaces its
+ * name, so each step is "discard names S, then append A"; a later step's S also removes what an
+ * earlier step appended.
+ */
+export function concatMutations(mutations: readonly RequestMutation[]): RequestMutation {
+  const discard = new Set<string>();
+  let add: RequestMutation['addParams'] = [];
+  for (const mutation of mutations) {
+    const removed = new Set([
+      ...(mutation.discardParams ?? []),
+      ...(mutation.addParams ?? []).map((p) => p.name),
+    ]);
+    add = [...add.filter((p) => !removed.has(p.name)), ...(mutation.addParams ?? [])];
+    for (const name of removed) discard.add(name);
+  }
+  return { addParams: add, discardParams: [...discard] };
+}
+
+function jsonResponse(previous: BackendResponse, body: unknown): BackendResponse {
+  const text = JSON.stringify(body);
+  return { status: previous.status, headers: previous.headers, json: () => body, text: () => text };
+}

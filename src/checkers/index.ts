@@ -1,0 +1,5 @@
+import type { AccessCheckerFactory } from '../access/contract.js';
+import { permissiveChecker } from './permissive.js';
+
+/** Every checker that ACCESS_CHECKER can name. */
+export const BUILT_IN_CHECKERS: readonly AccessCheckerFactory[] = [permissiveChecker];

@@ -1,0 +1,133 @@
+/**
+ * Reads the environment once, at start, into one validated GatewayConfig. Nothing else in the
+ * gateway reads `process.env`. A bad value stops the start with a one-line error naming the variable.
+ */
+import { ConfigError } from './config-error.js';
+import { type AuditAction, environmentSchema, type LOG_LEVELS } from './schema.js';
+import { CONFIG_VARIABLES } from './variables.js';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface GatewayConfig {
+  /** PROXY_TO without trailing slashes. */
+  readonly proxyTo: string;
+  readonly proxyPort: number;
+  readonly proxyHost: string;
+  readonly backendType: 'HAPI';
+  /** Compared exactly with a token's `iss`. */
+  readonly tokenIssuer: string;
+  readonly wellKnownEndpoint: string;
+  readonly accessCheckers: string[];
+  readonly allowedQueriesFile?: string;
+  readonly runMode: 'PROD' | 'DEV';
+  /** Empty: audit off. */
+  readonly auditEventActions: ReadonlySet<AuditAction>;
+  /** Unset: `aud` is not checked. */
+  readonly tokenAudience?: string[];
+  readonly tokenAlgorithms: string[];
+  readonly tokenClockSkewSeconds: number;
+  readonly tokenJwksCooldownSeconds: number;
+  readonly backendConnectTimeoutMs: number;
+  /** Time to the response headers, and between two body chunks. */
+  readonly backendTimeoutMs: number;
+  readonly bodyLimitBytes: number;
+  /** Searches with a longer upstream URL are sent as `POST [type]/_search`. */
+  readonly maxUpstreamUrlLength: number;
+  readonly trustProxy: boolean;
+  readonly corsAllowOrigin: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** When set, `/metrics` is served on this port only. */
+  readonly metricsPort?: number;
+  readonly shutdownGraceMs: number;
+}
+
+export type { AuditAction };
+
+/** Blank counts as unset: compose files often pass `VAR=` for variables they do not use. */
+function presentValue(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** Validates the environment; throws ConfigError for the first variable that is wrong. */
+export function loadConfig(env: Environment): GatewayConfig {
+  const values: Record<string, string | undefined> = {};
+  for (const variable of CONFIG_VARIABLES) {
+    values[variable.name] = presentValue(env[variable.name]) ?? variable.default;
+  }
+  const result = environmentSchema.safeParse(values);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'is invalid');
+  }
+  const v = result.data;
+  if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PROXY_PORT) {
+    throw new ConfigError('METRICS_PORT', `must differ from PROXY_PORT (both are ${v.PROXY_PORT})`);
+  }
+  return {
+    proxyTo: v.PROXY_TO,
+    proxyPort: v.PROXY_PORT,
+    proxyHost: v.PROXY_HOST,
+    backendType: v.BACKEND_TYPE,
+    tokenIssuer: v.TOKEN_ISSUER,
+    wellKnownEndpoint: v.WELL_KNOWN_ENDPOINT,
+    accessCheckers: v.ACCESS_CHECKER,
+    allowedQueriesFile: v.ALLOWED_QUERIES_FILE,
+    runMode: v.RUN_MODE,
+    auditEventActions: v.AUDIT_EVENT_ACTIONS_CONFIG,
+    tokenAudience: v.TOKEN_AUDIENCE,
+    tokenAlgorithms: v.TOKEN_ALGORITHMS,
+    tokenClockSkewSeconds: v.TOKEN_CLOCK_SKEW_SECONDS,
+    tokenJwksCooldownSeconds: v.TOKEN_JWKS_COOLDOWN_SECONDS,
+    backendConnectTimeoutMs: v.BACKEND_CONNECT_TIMEOUT_MS,
+    backendTimeoutMs: v.BACKEND_TIMEOUT_MS,
+    bodyLimitBytes: v.BODY_LIMIT_BYTES,
+    maxUpstreamUrlLength: v.MAX_UPSTREAM_URL_LENGTH,
+    trustProxy: v.TRUST_PROXY,
+    corsAllowOrigin: v.CORS_ALLOW_ORIGIN,
+    logLevel: v.LOG_LEVEL,
+    metricsPort: v.METRICS_PORT,
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+  };
+}
+
+export function isDevMode(config: Pick<GatewayConfig, 'runMode'>): boolean {
+  return config.runMode === 'DEV';
+}
+
+/** Settings that are valid but risky or probably not what was meant; the caller logs them at start. */
+export function configWarnings(env: Environment): string[] {
+  const warnings: string[] = [];
+  const runMode = presentValue(env['RUN_MODE']);
+  if (runMode === 'DEV') {
+    warnings.push(
+      'RUN_MODE: DEV skips the token issuer check and allows the permissive checker; never use it in production',
+    );
+  } else if (runMode !== undefined && runMode !== 'PROD' && runMode.toUpperCase() === 'DEV') {
+    warnings.push(
+      `RUN_MODE: ${JSON.stringify(runMode)} means PROD; only DEV (upper case) enables development mode`,
+    );
+  }
+  return warnings;
+}
+
+export interface ExitIo {
+  readonly writeError: (line: string) => void;
+  readonly exit: (status: number) => never;
+}
+
+const processIo: ExitIo = {
+  writeError: (line) => process.stderr.write(line),
+  exit: (status) => process.exit(status),
+};
+
+/** For the CLI: loads the config, or prints the problem and exits with status 2 (usage error). */
+export function readConfigOrExit(env: Environment, io: ExitIo = processIo): GatewayConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.writeError(`fhir-gateway: configuration error: ${error.message}\n`);
+    return io.exit(2);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The zod schema of the environment: one entry per variable of the defaults table. `satisfies` checks
+ * both directions at compile time: no variable without a parser, no parser for an unlisted variable.
+ */
+import { z } from 'zod';
+import {
+  commaList,
+  flag,
+  httpUrl,
+  lowerCaseChoice,
+  MAX_TIMER_MS,
+  port,
+  requiredText,
+  wholeNumber,
+} from './parsers.js';
+import type { CoreVariableName } from './variables.js';
+
+export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
+const AUDIT_ACTIONS: readonly AuditAction[] = ['C', 'R', 'U', 'D', 'E'];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** JWS algorithms that verify with a public key (RFC 7518 §3.1, RFC 8037); names are case-sensitive. */
+const PUBLIC_KEY_ALGORITHMS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+
+const backendType = z.string().transform((raw, ctx) => {
+  if (raw === 'HAPI') return 'HAPI' as const;
+  const message = raw === 'GCP' ? 'GCP is not supported yet' : `must be HAPI, got ${JSON.stringify(raw)}`;
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
+});
+
+/** Letters written together (`CRUDE`); the Java gateway fails on anything else, commas included. */
+const auditActions = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const actions = new Set<AuditAction>();
+    for (const letter of (raw ?? '').toUpperCase()) {
+      const action = AUDIT_ACTIONS.find((candidate) => candidate === letter);
+      if (action === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `has ${JSON.stringify(letter)}; use only the letters C, R, U, D, E written together (e.g. CRUDE), without commas`,
+        });
+        return z.NEVER;
+      }
+      actions.add(action);
+    }
+    return actions as ReadonlySet<AuditAction>;
+  });
+
+const tokenAlgorithms = commaList('algorithm').transform((names, ctx) => {
+  for (const name of names) {
+    if (name.toLowerCase() === 'none') {
+      ctx.addIssue({ code: 'custom', message: 'must not allow "none": unsigned tokens are never accepted' });
+      return z.NEVER;
+    }
+    if (/^HS\d+$/i.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not allow ${name}: shared-secret (HMAC) algorithms are refused; the gateway verifies with the issuer's public keys`,
+      });
+      return z.NEVER;
+    }
+    if (!PUBLIC_KEY_ALGORITHMS.has(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `has unknown algorithm ${JSON.stringify(name)}; use some of ${[...PUBLIC_KEY_ALGORITHMS].join(', ')}`,
+      });
+      return z.NEVER;
+    }
+  }
+  return names;
+});
+
+const proxyTo = httpUrl().transform((raw, ctx) => {
+  if (raw.includes('?') || raw.includes('#')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must not have a query or fragment, got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+  return raw.replace(/\/+$/, '');
+});
+
+export const environmentSchema = z.object({
+  PROXY_TO: requiredText().pipe(proxyTo),
+  TOKEN_ISSUER: requiredText().pipe(httpUrl()),
+  ACCESS_CHECKER: requiredText().pipe(commaList('checker name')),
+  BACKEND_TYPE: z.string().pipe(backendType),
+  BACKEND_CONNECT_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS),
+  BACKEND_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS),
+  WELL_KNOWN_ENDPOINT: z.string(),
+  TOKEN_AUDIENCE: commaList('audience').optional(),
+  TOKEN_ALGORITHMS: tokenAlgorithms,
+  TOKEN_CLOCK_SKEW_SECONDS: wholeNumber(0, 300),
+  TOKEN_JWKS_COOLDOWN_SECONDS: wholeNumber(0, 3600),
+  ALLOWED_QUERIES_FILE: z.string().optional(),
+  RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
+  AUDIT_EVENT_ACTIONS_CONFIG: auditActions,
+  BODY_LIMIT_BYTES: wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  MAX_UPSTREAM_URL_LENGTH: wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  PROXY_PORT: port(),
+  PROXY_HOST: z.string(),
+  TRUST_PROXY: flag(),
+  CORS_ALLOW_ORIGIN: z.string(),
+  LOG_LEVEL: lowerCaseChoice(LOG_LEVELS),
+  METRICS_PORT: port().optional(),
+  SHUTDOWN_GRACE_MS: wholeNumber(0, MAX_TIMER_MS),
+} satisfies Record<CoreVariableName, z.ZodType>);

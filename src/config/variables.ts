@@ -1,0 +1,208 @@
+/**
+ * Every environment variable the gateway reads, with its default: the single source of truth.
+ * `loadConfig` takes its defaults from here, and `docs/configuration.md` is checked against these
+ * lists by test/config/docs-drift.test.ts. Names and defaults of the variables inherited from the
+ * Java gateway are kept as they are there, so existing deployments can switch without edits.
+ */
+
+export type ConfigGroup = 'required' | 'backend' | 'token' | 'access' | 'limits' | 'ops';
+
+export interface ConfigVariable {
+  readonly name: string;
+  /** The value used when the variable is unset or blank; absent when there is none. */
+  readonly default?: string;
+  readonly required: boolean;
+  readonly description: string;
+  readonly group: ConfigGroup;
+}
+
+type VariableSpec = Omit<ConfigVariable, 'name'>;
+
+/** One setting per key; the key is the variable's name. Ordered as in the docs. */
+const CORE_VARIABLE_SPECS = {
+  PROXY_TO: {
+    required: true,
+    group: 'required',
+    description:
+      'Base URL of the FHIR server behind the gateway, e.g. `http://hapi:8080/fhir`. Absolute http(s), ' +
+      'no query or fragment; trailing slashes are dropped. Backend URLs in response bodies are rewritten from it.',
+  },
+  TOKEN_ISSUER: {
+    required: true,
+    group: 'required',
+    description:
+      'The OIDC issuer (e.g. a Keycloak realm URL). A token is accepted only when its `iss` equals this ' +
+      'value exactly (unless `RUN_MODE=DEV`). Also the base of the discovery document.',
+  },
+  ACCESS_CHECKER: {
+    required: true,
+    group: 'required',
+    description:
+      'Comma-separated names of the access checkers to apply, e.g. `list` or `patient,list`; all must grant. ' +
+      '`permissive` is accepted only when `RUN_MODE=DEV`.',
+  },
+  BACKEND_TYPE: {
+    default: 'HAPI',
+    required: false,
+    group: 'backend',
+    description:
+      '`HAPI` means any FHIR R4 server reached without backend credentials. `GCP` is not supported yet. Case-sensitive.',
+  },
+  BACKEND_CONNECT_TIMEOUT_MS: {
+    default: '5000',
+    required: false,
+    group: 'backend',
+    description: 'Milliseconds to open a connection to the FHIR server before answering 504.',
+  },
+  BACKEND_TIMEOUT_MS: {
+    default: '60000',
+    required: false,
+    group: 'backend',
+    description:
+      'Milliseconds to wait for the response headers, and then between two body chunks, before answering 504.',
+  },
+  WELL_KNOWN_ENDPOINT: {
+    default: '.well-known/openid-configuration',
+    required: false,
+    group: 'token',
+    description:
+      'Path appended to `TOKEN_ISSUER` + `/` to fetch the discovery document, which the gateway also serves ' +
+      'at `[base]/.well-known/smart-configuration`.',
+  },
+  TOKEN_AUDIENCE: {
+    required: false,
+    group: 'token',
+    description:
+      'Comma-separated accepted `aud` values. Unset: the audience is not checked (as the Java gateway).',
+  },
+  TOKEN_ALGORITHMS: {
+    default: 'RS256,RS384,RS512,PS256,ES256,ES384',
+    required: false,
+    group: 'token',
+    description:
+      'Comma-separated JWS algorithms a token may be signed with. Only public-key algorithms; `none` and `HS*` are refused.',
+  },
+  TOKEN_CLOCK_SKEW_SECONDS: {
+    default: '30',
+    required: false,
+    group: 'token',
+    description: 'Seconds of clock difference tolerated on `exp`, `nbf` and `iat` (0 to 300).',
+  },
+  TOKEN_JWKS_COOLDOWN_SECONDS: {
+    default: '30',
+    required: false,
+    group: 'token',
+    description:
+      'After a token with an unknown key id, the JWKS is fetched again at most once per this many seconds ' +
+      '(rotated keys are picked up without restart; forged key ids cannot flood the issuer).',
+  },
+  ALLOWED_QUERIES_FILE: {
+    required: false,
+    group: 'access',
+    description:
+      'Path to a JSON allow-list of requests that skip the access checkers (format below). Unset: no allow-list. ' +
+      'The image ships `resources/hapi_page_url_allowed_queries.json` for HAPI paging links.',
+  },
+  RUN_MODE: {
+    default: 'PROD',
+    required: false,
+    group: 'access',
+    description:
+      '`DEV` skips the issuer check and allows the `permissive` checker; any other value means production. ' +
+      'Never use `DEV` in production.',
+  },
+  AUDIT_EVENT_ACTIONS_CONFIG: {
+    required: false,
+    group: 'access',
+    description:
+      'Which interactions write a FHIR AuditEvent: letters from `C`, `R`, `U`, `D`, `E` written together, ' +
+      'e.g. `CRUDE` or `RE` (no commas). Unset or blank: audit off.',
+  },
+  BODY_LIMIT_BYTES: {
+    default: '16777216',
+    required: false,
+    group: 'limits',
+    description: 'Largest request body accepted, in bytes; larger bodies get 413.',
+  },
+  MAX_UPSTREAM_URL_LENGTH: {
+    default: '4096',
+    required: false,
+    group: 'limits',
+    description:
+      'Longest URL sent to the FHIR server. A search whose URL would be longer (e.g. after a checker adds ' +
+      'many ids) is sent as `POST [type]/_search` with a form body instead.',
+  },
+  PROXY_PORT: {
+    default: '8080',
+    required: false,
+    group: 'ops',
+    description: 'TCP port the gateway listens on (0 picks a free port).',
+  },
+  PROXY_HOST: {
+    default: '0.0.0.0',
+    required: false,
+    group: 'ops',
+    description: 'Address the gateway listens on.',
+  },
+  TRUST_PROXY: {
+    default: 'false',
+    required: false,
+    group: 'ops',
+    description:
+      "`true` or `1` to trust `X-Forwarded-*` headers (behind a reverse proxy) when building the gateway's " +
+      'own URLs; `false` or `0` otherwise.',
+  },
+  CORS_ALLOW_ORIGIN: {
+    default: '*',
+    required: false,
+    group: 'ops',
+    description: 'Value of `Access-Control-Allow-Origin` on responses.',
+  },
+  LOG_LEVEL: {
+    default: 'info',
+    required: false,
+    group: 'ops',
+    description: 'One of `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`.',
+  },
+  METRICS_PORT: {
+    required: false,
+    group: 'ops',
+    description:
+      'When set, Prometheus metrics are served at `/metrics` on this port only (not on `PROXY_PORT`). Unset: no metrics endpoint.',
+  },
+  SHUTDOWN_GRACE_MS: {
+    default: '10000',
+    required: false,
+    group: 'ops',
+    description: 'On SIGTERM/SIGINT, milliseconds to let requests in flight finish before closing.',
+  },
+} as const satisfies Record<string, VariableSpec>;
+
+export type CoreVariableName = keyof typeof CORE_VARIABLE_SPECS;
+
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.entries(CORE_VARIABLE_SPECS).map(
+  ([name, spec]: [string, VariableSpec]) => ({ name, ...spec }),
+);
+
+/** A list of variables and the document that must describe each of them in a table. */
+export interface ConfigVariableSource {
+  /** Who reads these variables, for the drift test's messages. */
+  readonly owner: string;
+  /** Repository-relative path of the Markdown file documenting them. */
+  readonly doc: string;
+  readonly variables: readonly ConfigVariable[];
+}
+
+/**
+ * Every module that reads environment variables lists them here (a plugin adds one line), so that
+ * the docs drift test covers them all.
+ */
+export const CONFIG_VARIABLE_SOURCES: readonly ConfigVariableSource[] = [
+  { owner: 'core', doc: 'docs/configuration.md', variables: CONFIG_VARIABLES },
+];
+
+/** The default of a core variable, as written in the table. */
+export function defaultOf(name: CoreVariableName): string | undefined {
+  const spec: VariableSpec = CORE_VARIABLE_SPECS[name];
+  return spec.default;
+}

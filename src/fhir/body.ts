@@ -1,0 +1,65 @@
+/**
+ * Request bodies: the media types the gateway accepts, and the lazy, memoized JSON view of the bytes.
+ */
+
+import { GatewayError, badRequest } from './errors.js';
+import type { RequestBody } from './request.js';
+
+export const MediaType = {
+  fhirJson: 'application/fhir+json',
+  json: 'application/json',
+  jsonPatch: 'application/json-patch+json',
+  form: 'application/x-www-form-urlencoded',
+  fhirXml: 'application/fhir+xml',
+  xml: 'application/xml',
+} as const;
+
+export const JSON_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.fhirJson, MediaType.json]);
+export const XML_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.fhirXml, MediaType.xml]);
+
+/** `Application/FHIR+JSON; charset=utf-8; fhirVersion=4.0` → `application/fhir+json`; `''` when absent. */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** A body over `bytes`; `parsed` seeds the JSON cache when the caller already holds the value. */
+export function requestBody(bytes: Buffer, mediaType: string, parsed?: unknown): RequestBody {
+  let cache: { value: unknown } | undefined = parsed === undefined ? undefined : { value: parsed };
+  return {
+    bytes,
+    mediaType,
+    json(): unknown {
+      cache ??= { value: parseJson(bytes, mediaType) };
+      return cache.value;
+    },
+  };
+}
+
+/** A JSON body for a value the gateway holds already (Bundle entries). */
+export function jsonBody(value: unknown, mediaType: string = MediaType.fhirJson): RequestBody {
+  return requestBody(Buffer.from(JSON.stringify(value)), mediaType, value);
+}
+
+function parseJson(bytes: Buffer, mediaType: string): unknown {
+  if (XML_MEDIA_TYPES.has(mediaType)) {
+    throw badRequest(`The request body is ${mediaType}; this request needs JSON`, 'body_not_json');
+  }
+  const text = utf8Text(bytes);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON', {
+      detail: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** The body as UTF-8 text; invalid UTF-8 is refused rather than silently replaced with U+FFFD. */
+export function utf8Text(bytes: Buffer): string {
+  try {
+    // TextDecoder also drops a leading byte-order mark, which some clients send and JSON.parse refuses.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest('The request body is not valid UTF-8', 'invalid_utf8');
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Batch and transaction Bundles, taken apart: each entry becomes the same FhirRequest the
+ * equivalent standalone HTTP request would give, so checkers authorize entries with the code they
+ * use for everything else (http.html#transaction).
+ */
+
+import { MediaType, jsonBody, requestBody } from './body.js';
+import { GatewayError, badRequest } from './errors.js';
+import { buildFhirRequest } from './parse.js';
+import type { FhirRequest, HttpMethod, RequestBody } from './request.js';
+
+const ENTRY_METHODS: ReadonlySet<string> = new Set<HttpMethod>([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+]);
+
+/** Bundle.entry.request fields that travel as HTTP headers in a standalone request. */
+const CONDITION_HEADERS = {
+  ifNoneMatch: 'if-none-match',
+  ifModifiedSince: 'if-modified-since',
+  ifMatch: 'if-match',
+  ifNoneExist: 'if-none-exist',
+} as const;
+
+/** Headers of the enclosing request that describe its own body or conditions, not an entry's. */
+const OUTER_ONLY_HEADERS = ['content-type', 'content-length', ...Object.values(CONDITION_HEADERS)];
+
+/** The entries of a batch or transaction request, unparsed. 400 when `entry` is not an array. */
+export function bundleEntries(req: FhirRequest): unknown[] {
+  if ((req.interaction !== 'batch' && req.interaction !== 'transaction') || req.body === undefined) {
+    throw badRequest('Not a batch or transaction request', 'not_a_batch');
+  }
+  const bundle = req.body.json();
+  const entries = isRecord(bundle) ? bundle['entry'] : undefined;
+  if (!Array.isArray(entries))
+    throw badRequest(`The ${req.interaction} Bundle has no entry array`, 'invalid_bundle');
+  return entries;
+}
+
+/**
+ * One Bundle entry as a FhirRequest. `headers` are the enclosing request's (e.g. `accept`); the
+ * entry's own conditions (`ifMatch`, `ifNoneExist`, …) replace any of the same name.
+ * @throws GatewayError 400 naming the entry index for anything malformed, including a nested
+ *   batch or transaction and problems the standalone parser would answer with 405 or 415.
+ */
+export function parseEntryRequest(
+  entry: unknown,
+  index: number,
+  headers: Record<string, string> = {},
+): FhirRequest {
+  const fail = (message: string) => badRequest(`Bundle entry ${index}: ${message}`, 'invalid_bundle_entry');
+  const request = isRecord(entry) ? entry['request'] : undefined;
+  if (!isRecord(entry) || !isRecord(request)) throw fail('request is missing');
+  const method = request['method'];
+  if (typeof method !== 'string' || !ENTRY_METHODS.has(method)) {
+    throw fail(`request.method must be one of ${[...ENTRY_METHODS].join(', ')}`);
+  }
+  const target = entryTarget(request['url'], fail);
+  const body = entryBody(method as HttpMethod, entry['resource'], fail);
+  const entryHeaders = Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !OUTER_ONLY_HEADERS.includes(name)),
+  );
+  for (const [field, header] of Object.entries(CONDITION_HEADERS)) {
+    const value = request[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw fail(`request.${field} must be a string`);
+    entryHeaders[header] = value;
+  }
+  if (body) entryHeaders['content-type'] = body.mediaType;
+
+  let parsed: FhirRequest;
+  try {
+    parsed = buildFhirRequest(method as HttpMethod, target, entryHeaders, body);
+  } catch (error) {
+    if (error instanceof GatewayError) throw fail(error.message);
+    throw error;
+  }
+  if (parsed.interaction === 'batch' || parsed.interaction === 'transaction') {
+    throw fail('a batch or transaction inside a Bundle entry is not supported');
+  }
+  return parsed;
+}
+
+/** `Patient/1`, `/Patient/1` and `Patient?x=1` are relative to the base; absolute URLs are refused. */
+function entryTarget(url: unknown, fail: (message: string) => GatewayError): string {
+  if (typeof url !== 'string' || url === '') throw fail('request.url is missing');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url) || url.startsWith('//')) {
+    throw fail('request.url must be relative to the FHIR base (like Patient/123), not an absolute URL');
+  }
+  // Hand-written Bundles often carry raw spaces or non-ASCII in search values; encode those so the
+  // target follows the same rules as a request line. Lone surrogates make encodeURIComponent throw.
+  let target: string;
+  try {
+    target = url.replace(/[ \u0080-\uffff]+/g, (text) => encodeURIComponent(text));
+  } catch {
+    throw fail('request.url is not valid Unicode');
+  }
+  return target.startsWith('/') || target.startsWith('?') ? target : `/${target}`;
+}
+
+function entryBody(
+  method: HttpMethod,
+  resource: unknown,
+  fail: (message: string) => GatewayError,
+): RequestBody | undefined {
+  if (resource === undefined) return undefined;
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') {
+    throw fail(`a ${method} entry must not carry a resource`);
+  }
+  if (!isRecord(resource)) throw fail('resource must be a JSON object');
+  if (method === 'PATCH' && resource['resourceType'] === 'Binary') return jsonPatchBody(resource, fail);
+  return jsonBody(resource, MediaType.fhirJson);
+}
+
+/** A JSON Patch travels in a transaction as a Binary resource with base64 data (http.html#patch). */
+function jsonPatchBody(
+  binary: Record<string, unknown>,
+  fail: (message: string) => GatewayError,
+): RequestBody {
+  if (binary['contentType'] !== MediaType.jsonPatch) {
+    throw fail(`a PATCH Binary must have contentType ${MediaType.jsonPatch}`);
+  }
+  const data = typeof binary['data'] === 'string' ? binary['data'].replace(/\s+/g, '') : '';
+  if (data === '' || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) {
+    throw fail('a PATCH Binary needs its JSON Patch as base64 data');
+  }
+  return requestBody(Buffer.from(data, 'base64'), MediaType.jsonPatch);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

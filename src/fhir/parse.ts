@@ -1,0 +1,81 @@
+/**
+ * The parse stage: raw method, target, headers and body in; one classified, validated FhirRequest
+ * out. Owns the 400/405/415 answers. The steps run in the order a reader meets them below:
+ * method → target characters → path segments → query → route → body rules.
+ */
+
+import { mediaTypeOf, requestBody } from './body.js';
+import { settleBody } from './body-rules.js';
+import { GatewayError } from './errors.js';
+import { checkTargetCharacters, pathSegments, splitTarget } from './path.js';
+import { parseQueryString } from './query-string.js';
+import type { FhirRequest, HttpMethod, RequestBody } from './request.js';
+import { classifyRoute } from './route.js';
+import { quoted } from './url-text.js';
+
+export interface RawFhirRequest {
+  readonly method: string;
+  /** The request-target below the FHIR base, as sent: `''`, `/`, `/Patient/1?x=1`, `?_getpages=…`. */
+  readonly target: string;
+  /** Header names lower-cased, first value of each. */
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer;
+}
+
+const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Parses one HTTP request addressed to the FHIR base.
+ * @throws GatewayError 400 (invalid or ambiguous), 405 (method), 415 (body media type).
+ * @example parseFhirRequest({ method: 'GET', target: '/Patient/1/_history/2', headers: {} })
+ *   // → { interaction: 'vread', resourceType: 'Patient', id: '1', versionId: '2', … }
+ */
+export function parseFhirRequest(input: RawFhirRequest): FhirRequest {
+  const method = httpMethod(input.method);
+  const bytes = input.body !== undefined && input.body.length > 0 ? input.body : undefined;
+  const body = bytes ? requestBody(bytes, mediaTypeOf(input.headers['content-type'])) : undefined;
+  return buildFhirRequest(method, input.target, input.headers, body);
+}
+
+/** The shared core of the HTTP parser and the Bundle-entry parser, which brings its own body. */
+export function buildFhirRequest(
+  method: HttpMethod,
+  target: string,
+  headers: Readonly<Record<string, string>>,
+  body: RequestBody | undefined,
+): FhirRequest {
+  checkTargetCharacters(target);
+  const { path, rawQuery } = splitTarget(target);
+  const segments = pathSegments(path);
+  const urlQuery = parseQueryString(rawQuery, 'query');
+  const route = classifyRoute(method, segments, urlQuery);
+  const settled = settleBody(method, route, urlQuery, body);
+  const request: FhirRequest = {
+    method,
+    interaction: settled.interaction,
+    conditional: route.conditional,
+    query: settled.query,
+    headers: { ...headers },
+  };
+  return withOptional(request, {
+    resourceType: route.resourceType,
+    id: route.id,
+    versionId: route.versionId,
+    compartment: route.compartment,
+    operation: route.operation,
+    body: settled.body,
+  });
+}
+
+export function httpMethod(method: string): HttpMethod {
+  if (METHODS.has(method)) return method as HttpMethod;
+  throw new GatewayError(405, 'method_not_allowed', `HTTP method ${quoted(method)} is not supported`, {
+    headers: { allow: [...METHODS].join(', ') },
+  });
+}
+
+/** Leaves unset fields out entirely, so `'id' in req` and deep-equal comparisons stay honest. */
+function withOptional(request: FhirRequest, optional: Partial<FhirRequest>): FhirRequest {
+  const present = Object.entries(optional).filter(([, value]) => value !== undefined);
+  return { ...request, ...Object.fromEntries(present) };
+}

@@ -1,0 +1,201 @@
+/**
+ * Classification of a decoded path + method into one FHIR interaction (http.html, R4). The grammar
+ * is small and closed: every shape not listed here is refused, so no later stage has to guess.
+ *
+ *   []                      GET search-system | paging (`_getpages`)   POST batch/transaction
+ *   [$op | _search | _history | metadata]
+ *   [Type]                  GET search-type  POST create  PUT|PATCH|DELETE conditional (needs params)
+ *   [Type, _search | _history | $op | id]
+ *   [Type, id, _history | $op | Type2 (compartment search)]
+ *   [Type, id, _history, vid]
+ */
+
+import { GatewayError, badRequest } from './errors.js';
+import { isFhirId, isOperationName } from './ids.js';
+import type { HttpMethod, Interaction, QueryParam } from './request.js';
+import { isResourceType } from './resource-types.js';
+import { quoted } from './url-text.js';
+
+/** Owners of the R4 compartments (compartmentdefinition.html); `Owner/id/Type` needs one of these. */
+const COMPARTMENT_OWNERS: ReadonlySet<string> = new Set([
+  'Patient',
+  'Encounter',
+  'RelatedPerson',
+  'Practitioner',
+  'Device',
+]);
+
+export interface Route {
+  /** `batch-or-transaction` until the body says which (see body-rules.ts). */
+  readonly interaction: Interaction | 'batch-or-transaction';
+  readonly resourceType?: string;
+  readonly id?: string;
+  readonly versionId?: string;
+  readonly compartment?: { readonly resourceType: string; readonly id: string };
+  readonly operation?: string;
+  readonly conditional: boolean;
+}
+
+type Verb = Exclude<HttpMethod, 'HEAD'>;
+
+export function classifyRoute(
+  method: HttpMethod,
+  segments: readonly string[],
+  query: readonly QueryParam[],
+): Route {
+  const [first, second, third, fourth] = segments;
+  if (first === undefined) return baseRoute(method, query);
+  if (!isResourceType(first)) return systemRoute(method, first, segments.length > 1);
+  if (second === undefined) return typeRoute(method, first, query);
+  if (third === undefined) return typeChildRoute(method, first, second);
+  if (!isFhirId(second)) throw invalidId(first, second);
+  if (fourth === undefined) return instanceChildRoute(method, first, second, third);
+  if (third === '_history') {
+    if (!isFhirId(fourth)) throw badRequest(`Invalid version id ${quoted(fourth)}`, 'invalid_version_id');
+    allow(method, ['GET'], 'a resource version');
+    return { interaction: 'vread', resourceType: first, id: second, versionId: fourth, conditional: false };
+  }
+  throw badRequest(`Unsupported request path ${quoted(segments.join('/'))}`, 'unsupported_path');
+}
+
+function baseRoute(method: HttpMethod, query: readonly QueryParam[]): Route {
+  allow(method, ['GET', 'POST'], 'the FHIR base');
+  if (method === 'POST') return { interaction: 'batch-or-transaction', conditional: false };
+  const paging = query.some((param) => param.name === '_getpages');
+  return { interaction: paging ? 'paging' : 'search-system', conditional: false };
+}
+
+function systemRoute(method: HttpMethod, first: string, hasMore: boolean): Route {
+  let route: Route;
+  if (first.startsWith('$')) {
+    allow(method, ['GET', 'POST'], 'a system operation');
+    route = { interaction: 'operation-system', operation: operationName(first), conditional: false };
+  } else if (first === '_search') {
+    allow(method, ['GET', 'POST'], '_search');
+    route = { interaction: 'search-system', conditional: false };
+  } else if (first === '_history') {
+    allow(method, ['GET'], '_history');
+    route = { interaction: 'history-system', conditional: false };
+  } else if (first === 'metadata') {
+    allow(method, ['GET'], 'metadata');
+    route = { interaction: 'capabilities', conditional: false };
+  } else {
+    throw unknownSegment(first);
+  }
+  if (hasMore) throw badRequest(`${quoted(first)} must be the last path segment`, 'unsupported_path');
+  return route;
+}
+
+function typeRoute(method: HttpMethod, type: string, query: readonly QueryParam[]): Route {
+  const verb = verbOf(method);
+  if (verb === 'GET') return { interaction: 'search-type', resourceType: type, conditional: false };
+  if (verb === 'POST') return { interaction: 'create', resourceType: type, conditional: false };
+  if (query.length === 0) {
+    throw badRequest(
+      `${verb} on ${type} without an id needs search parameters (conditional ${verb}: ${type}?identifier=…)`,
+      'missing_conditional_params',
+    );
+  }
+  const interaction = verb === 'PUT' ? 'update' : verb === 'PATCH' ? 'patch' : 'delete';
+  return { interaction, resourceType: type, conditional: true };
+}
+
+function typeChildRoute(method: HttpMethod, type: string, second: string): Route {
+  if (second === '_search') {
+    allow(method, ['GET', 'POST'], `${type}/_search`);
+    return { interaction: 'search-type', resourceType: type, conditional: false };
+  }
+  if (second === '_history') {
+    allow(method, ['GET'], `${type}/_history`);
+    return { interaction: 'history-type', resourceType: type, conditional: false };
+  }
+  if (second.startsWith('$')) {
+    allow(method, ['GET', 'POST'], 'a type operation');
+    return {
+      interaction: 'operation-type',
+      resourceType: type,
+      operation: operationName(second),
+      conditional: false,
+    };
+  }
+  if (second === '*' || second.startsWith('_')) throw unknownSegment(second);
+  if (!isFhirId(second)) throw invalidId(type, second);
+  allow(method, ['GET', 'PUT', 'PATCH', 'DELETE'], 'a resource instance');
+  const verb = verbOf(method);
+  const interaction =
+    verb === 'GET' ? 'read' : verb === 'PUT' ? 'update' : verb === 'PATCH' ? 'patch' : 'delete';
+  return { interaction, resourceType: type, id: second, conditional: false };
+}
+
+function instanceChildRoute(method: HttpMethod, type: string, id: string, third: string): Route {
+  if (third === '_history') {
+    allow(method, ['GET'], 'an instance _history');
+    return { interaction: 'history-instance', resourceType: type, id, conditional: false };
+  }
+  if (third.startsWith('$')) {
+    allow(method, ['GET', 'POST'], 'an instance operation');
+    return {
+      interaction: 'operation-instance',
+      resourceType: type,
+      id,
+      operation: operationName(third),
+      conditional: false,
+    };
+  }
+  if (!isResourceType(third)) throw unknownSegment(third);
+  if (!COMPARTMENT_OWNERS.has(type)) {
+    throw badRequest(
+      `${type} is not a compartment, so ${type}/${id}/${third} is not a search`,
+      'not_a_compartment',
+    );
+  }
+  allow(method, ['GET'], 'a compartment search');
+  return {
+    interaction: 'search-compartment',
+    resourceType: third,
+    compartment: { resourceType: type, id },
+    conditional: false,
+  };
+}
+
+function operationName(segment: string): string {
+  const name = segment.slice(1);
+  if (!isOperationName(name))
+    throw badRequest(`Invalid operation name ${quoted(segment)}`, 'invalid_operation');
+  return name;
+}
+
+function unknownSegment(segment: string): GatewayError {
+  if (segment === '*') {
+    return badRequest('The compartment wildcard "*" is not supported; name the resource type', 'wildcard');
+  }
+  if (segment.startsWith('_'))
+    return badRequest(`Unknown path segment ${quoted(segment)}`, 'unknown_segment');
+  return badRequest(
+    `Unknown resource type ${quoted(segment)} (FHIR R4 names are case-sensitive)`,
+    'unknown_type',
+  );
+}
+
+function invalidId(type: string, id: string): GatewayError {
+  return badRequest(`Invalid ${type} id ${quoted(id)} (1-64 of A-Z a-z 0-9 - .)`, 'invalid_id');
+}
+
+/** HEAD is classified as GET; the method itself is kept on the request. */
+function verbOf(method: HttpMethod): Verb {
+  return method === 'HEAD' ? 'GET' : method;
+}
+
+/** 405 with an `Allow` header when the path exists but not for this method; HEAD goes wherever GET goes. */
+function allow(method: HttpMethod, allowed: readonly Verb[], what: string): void {
+  if (allowed.includes(verbOf(method))) return;
+  const methods = allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+  throw new GatewayError(
+    405,
+    'method_not_allowed',
+    `${method} is not allowed on ${what} (allowed: ${methods})`,
+    {
+      headers: { allow: methods },
+    },
+  );
+}

@@ -1,0 +1,224 @@
+import cors from '@fastify/cors';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import type { GatewayContext, PluginRoute, RouteRegistrar } from '../access/contract.js';
+import { buildSmartConfiguration } from '../auth/smart-configuration.js';
+import { GatewayError } from '../fhir/errors.js';
+import { gatewayBaseUrl } from './base-url.js';
+import { errorBody, isClientAbort, toGatewayError } from './errors.js';
+import { BackendProbe } from './health.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Exchange } from './pipeline/exchange.js';
+import { handleFhirRequest, type PipelineDeps } from './pipeline/index.js';
+import { requestIdOf } from './request-id.js';
+
+export interface AppOptions {
+  readonly deps: PipelineDeps;
+  readonly logger: PinoLogger;
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: boolean;
+  readonly corsAllowOrigin: string;
+  /** Serve /metrics on the main port (false when METRICS_PORT is set). */
+  readonly serveMetrics: boolean;
+  readonly pluginRoutes: readonly PluginRoute[];
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const EXPOSED_HEADERS = [
+  'Location',
+  'Content-Location',
+  'ETag',
+  'Last-Modified',
+  'X-Request-ID',
+  'X-Progress',
+];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    exchange?: Exchange;
+  }
+}
+
+/** The http edge: routes, body handling, CORS, errors as OperationOutcomes, access logs and metrics. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { deps, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    genReqId: requestIdOf,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 8192 },
+  });
+  app.decorateRequest('exchange', undefined);
+
+  // Bodies are kept as bytes; the FHIR parser decides what it accepts (415 there, not here).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  await app.register(cors, {
+    origin: options.corsAllowOrigin === '*' ? '*' : options.corsAllowOrigin.split(',').map((o) => o.trim()),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => recordRequest(deps.metrics, request, reply));
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isClientAbort(error)) {
+      request.log.debug({ requestId: request.id }, 'client went away');
+      return;
+    }
+    const gatewayError = toGatewayError(error);
+    const logFields = { requestId: request.id, code: gatewayError.code, status: gatewayError.status };
+    if (gatewayError.status >= 500)
+      request.log.error({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
+    else request.log.debug({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
+    reply
+      .code(gatewayError.status)
+      .headers(gatewayError.headers)
+      .type(FHIR_JSON)
+      .send(errorBody(gatewayError));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    reply
+      .code(404)
+      .type(FHIR_JSON)
+      .send(errorBody(new GatewayError(404, 'no_route', 'No such endpoint')));
+  });
+
+  const probe = new BackendProbe(deps.backend);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const issuer = deps.verifier.ready();
+    const backend = await probe.reachable();
+    reply.code(issuer && backend ? 200 : 503);
+    return { status: issuer && backend ? 'ready' : 'not ready', issuer, backend };
+  });
+  if (options.serveMetrics) registerMetricsRoute(app, deps.metrics);
+
+  app.get('/fhir/.well-known/smart-configuration', async (_request, reply) => {
+    const discovery = deps.verifier.discovery();
+    if (!discovery)
+      throw new GatewayError(503, 'issuer_unavailable', 'The token issuer has not been reached yet');
+    reply.type('application/json; charset=utf-8');
+    return buildSmartConfiguration(discovery);
+  });
+
+  const fhirHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const exchange = exchangeOf(request, reply, options.trustProxy);
+    request.exchange = exchange;
+    const result = await handleFhirRequest(deps, exchange);
+    reply.code(result.status).headers(result.headers);
+    return reply.send(result.body);
+  };
+  app.all('/fhir', fhirHandler);
+  app.all('/fhir/*', fhirHandler);
+
+  registerPluginRoutes(app, options.pluginRoutes, deps, options.trustProxy);
+  return app;
+}
+
+function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: boolean): Exchange {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? (value[0] ?? '') : value;
+  }
+  const url = request.raw.url ?? '/fhir';
+  return {
+    requestId: request.id,
+    method: request.method,
+    target: url.slice('/fhir'.length),
+    headers,
+    ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
+    baseUrl: gatewayBaseUrl(request, trustProxy),
+    remoteAddress: request.ip,
+    signal: controller.signal,
+  };
+}
+
+function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: FastifyReply): void {
+  const exchange = request.exchange;
+  const interaction = exchange?.fhir?.interaction ?? (request.routeOptions.url ? 'gateway' : 'unrouted');
+  const labels = { interaction, status: String(reply.statusCode) };
+  metrics.requests.inc(labels);
+  metrics.duration.observe(labels, reply.elapsedTime / 1000);
+  // Info logs name the interaction and type only: paths and queries can carry patient identifiers.
+  request.log.info(
+    {
+      requestId: request.id,
+      method: request.method,
+      interaction,
+      resourceType: exchange?.fhir?.resourceType,
+      grantedBy: exchange?.grantedBy,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    },
+    'request',
+  );
+  request.log.debug({ requestId: request.id, url: request.raw.url }, 'request target');
+}
+
+function registerMetricsRoute(app: FastifyInstance, metrics: GatewayMetrics): void {
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+function registerPluginRoutes(
+  app: FastifyInstance,
+  routes: readonly PluginRoute[],
+  deps: PipelineDeps,
+  trustProxy: boolean,
+): void {
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (request, reply) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(request.headers)) {
+          if (typeof value === 'string') headers[name] = value;
+        }
+        const token =
+          route.authenticated === false ? undefined : await deps.verifier.verify(headers.authorization);
+        const url = new URL(request.raw.url ?? '/', 'http://gateway.invalid');
+        const result = await route.handler({
+          path: url.pathname,
+          query: [...url.searchParams].map(([name, value]) => ({ name, value })),
+          headers,
+          ...(token ? { token } : {}),
+          baseUrl: gatewayBaseUrl(request, trustProxy),
+        });
+        reply.code(result.status).type(FHIR_JSON);
+        if (result.headers) reply.headers(result.headers);
+        return JSON.stringify(result.body);
+      },
+    });
+  }
+}
+
+/** Collects plugin routes from the checker factories. */
+export function collectPluginRoutes(deps: PipelineDeps, ctx: GatewayContext): PluginRoute[] {
+  const routes: PluginRoute[] = [];
+  const registrar: RouteRegistrar = { route: (route) => routes.push(route) };
+  for (const factory of deps.checkers) factory.routes?.(registrar, ctx);
+  return routes;
+}

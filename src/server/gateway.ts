@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { loadAllowedQueries } from '../access/allowed-queries-file.js';
+import type { AccessCheckerFactory, GatewayContext } from '../access/contract.js';
+import { resolveCheckers } from '../access/registry.js';
+import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
+import { Backend } from '../backend/backend.js';
+import { BackendFhirClient } from '../backend/fhir-client.js';
+import { BUILT_IN_CHECKERS } from '../checkers/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import { buildApp, collectPluginRoutes } from './app.js';
+import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import type { PipelineDeps } from './pipeline/index.js';
+
+export interface GatewayOptions {
+  /** Checkers ACCESS_CHECKER may name, in addition to the built-in ones. */
+  extraCheckers?: readonly AccessCheckerFactory[];
+  logger?: PinoLogger;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly verifier: TokenVerifier;
+  readonly backend: Backend;
+  readonly context: GatewayContext;
+  /** Starts listening; resolves with the gateway's URL (e.g. `http://127.0.0.1:8080`). */
+  listen(): Promise<string>;
+  /** Stops accepting requests, lets in-flight ones finish, and releases every resource. */
+  close(): Promise<void>;
+}
+
+/** Wires one gateway from a validated configuration. Throws ConfigError for bad files or checker names. */
+export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const devMode = config.runMode === 'DEV';
+  if (devMode)
+    logger.warn({}, 'RUN_MODE=DEV: token issuers are not checked and dev-only checkers are allowed');
+
+  const checkers = resolveCheckers(
+    config.accessCheckers,
+    [...BUILT_IN_CHECKERS, ...(options.extraCheckers ?? [])],
+    devMode,
+  );
+  const allowedQueries = config.allowedQueriesFile
+    ? loadAllowedQueries(config.allowedQueriesFile)
+    : undefined;
+  for (const warning of allowedQueries?.warnings() ?? [])
+    logger.warn({ file: config.allowedQueriesFile }, warning);
+
+  const backend = new Backend({
+    baseUrl: config.proxyTo,
+    connectTimeoutMs: config.backendConnectTimeoutMs,
+    timeoutMs: config.backendTimeoutMs,
+  });
+  const verifier = createTokenVerifier({
+    issuer: config.tokenIssuer,
+    wellKnownEndpoint: config.wellKnownEndpoint,
+    ...(config.tokenAudience ? { audience: config.tokenAudience } : {}),
+    algorithms: config.tokenAlgorithms,
+    clockSkewSeconds: config.tokenClockSkewSeconds,
+    jwksCooldownMs: config.tokenJwksCooldownSeconds * 1000,
+    devMode,
+    logger,
+  });
+  const context: GatewayContext = {
+    fhirClient: new BackendFhirClient(backend),
+    env: options.env ?? process.env,
+    devMode,
+    logger,
+  };
+  for (const factory of checkers) await factory.init?.(context);
+
+  const metrics = new GatewayMetrics();
+  const deps: PipelineDeps = {
+    backend,
+    verifier,
+    ...(allowedQueries ? { allowedQueries } : {}),
+    checkers,
+    context,
+    metrics,
+    tokenIssuer: config.tokenIssuer,
+    forwardOptions: { maxUpstreamUrlLength: config.maxUpstreamUrlLength, trustProxy: config.trustProxy },
+  };
+  const app = await buildApp({
+    deps,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    corsAllowOrigin: config.corsAllowOrigin,
+    serveMetrics: config.metricsPort === undefined,
+    pluginRoutes: collectPluginRoutes(deps, context),
+  });
+
+  let metricsServer: Server | undefined;
+  return {
+    app,
+    verifier,
+    backend,
+    context,
+    async listen() {
+      verifier.start();
+      await app.listen({ port: config.proxyPort, host: config.proxyHost });
+      if (config.metricsPort !== undefined)
+        metricsServer = await serveMetrics(metrics, config.metricsPort, config.proxyHost);
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+    },
+    async close() {
+      await app.close();
+      await new Promise<void>((resolve) =>
+        metricsServer ? metricsServer.close(() => resolve()) : resolve(),
+      );
+      verifier.close();
+      await backend.close();
+    },
+  };
+}
+
+function serveMetrics(metrics: GatewayMetrics, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+}

@@ -1,0 +1,23 @@
+import { composeCheckers } from '../../access/compose.js';
+import type {
+  AccessCheckerFactory,
+  GatewayContext,
+  GrantedDecision,
+  VerifiedToken,
+} from '../../access/contract.js';
+import { GatewayError } from '../../fhir/errors.js';
+import type { FhirRequest } from '../../fhir/request.js';
+
+/** Stage 5 (403, or the status a checker chose): every configured checker must grant. */
+export async function authorize(
+  factories: readonly AccessCheckerFactory[],
+  ctx: GatewayContext,
+  req: FhirRequest,
+  token: VerifiedToken,
+): Promise<GrantedDecision> {
+  const checkers = await Promise.all(factories.map((factory) => factory.create(token, ctx)));
+  const decision = await composeCheckers(checkers).checkAccess(req);
+  if (decision.canAccess) return decision;
+  const status = decision.status ?? 403;
+  throw new GatewayError(status, status === 404 ? 'not_found' : 'access_denied', decision.reason);
+}

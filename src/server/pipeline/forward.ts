@@ -1,0 +1,62 @@
+import type { Backend, UpstreamResponse } from '../../backend/backend.js';
+import { pickHeaders, REQUEST_HEADERS_TO_KEEP } from '../../backend/headers.js';
+import { formatPath, formatQuery, upstreamTarget } from '../../fhir/serialize.js';
+import { type FhirRequest, isSearch } from '../../fhir/request.js';
+import type { Exchange } from './exchange.js';
+
+export interface ForwardOptions {
+  /** Searches whose upstream URL would be longer are sent as `POST …/_search` with a form body. */
+  maxUpstreamUrlLength: number;
+  trustProxy: boolean;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * Stage 7 (502/504): send the request upstream. The target is serialized from the (mutated)
+ * request model, never copied from the client's raw URL.
+ */
+export function forward(
+  backend: Backend,
+  exchange: Exchange,
+  req: FhirRequest,
+  options: ForwardOptions,
+): Promise<UpstreamResponse> {
+  const headers = pickHeaders(exchange.headers, REQUEST_HEADERS_TO_KEEP);
+  headers['x-request-id'] = exchange.requestId;
+  // The body may need its backend base URL rewritten, which needs plain bytes.
+  headers['accept-encoding'] = 'identity';
+  headers['x-forwarded-for'] =
+    options.trustProxy && exchange.headers['x-forwarded-for']
+      ? `${exchange.headers['x-forwarded-for']}, ${exchange.remoteAddress}`
+      : exchange.remoteAddress;
+  if (options.trustProxy && exchange.headers['x-forwarded-host']) {
+    headers['x-forwarded-host'] = exchange.headers['x-forwarded-host'];
+  }
+
+  if (isSearch(req) && (req.method === 'POST' || tooLong(backend, req, options))) {
+    const path = formatPath(req);
+    const searchPath = path.endsWith('_search') ? path : path === '' ? '_search' : `${path}/_search`;
+    headers['content-type'] = FORM;
+    return backend.send({
+      method: 'POST',
+      target: `/${searchPath}`,
+      headers,
+      body: formatQuery(req.query),
+      signal: exchange.signal,
+    });
+  }
+  if (!req.body) delete headers['content-type'];
+  return backend.send({
+    method: req.method,
+    target: upstreamTarget(req),
+    headers,
+    ...(req.body ? { body: req.body.bytes } : {}),
+    signal: exchange.signal,
+  });
+}
+
+function tooLong(backend: Backend, req: FhirRequest, options: ForwardOptions): boolean {
+  if (req.method !== 'GET') return false;
+  return backend.baseUrl.length + upstreamTarget(req).length > options.maxUpstreamUrlLength;
+}

@@ -1,0 +1,73 @@
+/**
+ * The FHIR request pipeline, top to bottom. Each stage owns its failure status:
+ *
+ *   parse            400 / 405 / 413 / 415
+ *   capabilities     GET metadata: no token, CapabilityStatement amended
+ *   allowed queries  unauthenticated entries, before the token
+ *   authenticate     401 (503 while the issuer's keys cannot be loaded)
+ *   allowed queries  authenticated entries
+ *   authorize        403 (or the status a checker chose)
+ *   mutate           apply the decision's query mutation
+ *   forward          502 / 504
+ *   respond          stream with base-URL rewriting, or buffer and post-process
+ */
+import type { AccessCheckerFactory, GatewayContext } from '../../access/contract.js';
+import type { AllowedQueries } from '../../access/allowed-queries.js';
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import type { Backend } from '../../backend/backend.js';
+import { capabilityDecision } from '../capability-statement.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { matchesAllowedQuery } from './allowed-queries.js';
+import { authenticate } from './authenticate.js';
+import { authorize } from './authorize.js';
+import type { Exchange } from './exchange.js';
+import { type ForwardOptions, forward } from './forward.js';
+import { mutate } from './mutate.js';
+import { parse } from './parse.js';
+import { type Reply, respond } from './respond.js';
+
+export interface PipelineDeps {
+  readonly backend: Backend;
+  readonly verifier: TokenVerifier;
+  readonly allowedQueries?: AllowedQueries;
+  readonly checkers: readonly AccessCheckerFactory[];
+  readonly context: GatewayContext;
+  readonly metrics: GatewayMetrics;
+  readonly tokenIssuer: string;
+  readonly forwardOptions: ForwardOptions;
+}
+
+export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange): Promise<Reply> {
+  const req = parse(exchange);
+  exchange.fhir = req;
+
+  if (req.interaction === 'capabilities') {
+    exchange.decision = capabilityDecision(deps.tokenIssuer, () => deps.verifier.discovery());
+    exchange.grantedBy = 'capabilities';
+  } else if (matchesAllowedQuery(deps.allowedQueries, req, false)) {
+    exchange.grantedBy = 'unauthenticated-allowed-query';
+  } else {
+    exchange.token = await authenticate(deps.verifier, exchange);
+    if (matchesAllowedQuery(deps.allowedQueries, req, true)) {
+      exchange.grantedBy = 'allowed-query';
+    } else {
+      try {
+        exchange.decision = await authorize(deps.checkers, deps.context, req, exchange.token);
+      } catch (error) {
+        deps.metrics.decisions.inc({ outcome: 'denied', by: 'checker' });
+        throw error;
+      }
+      exchange.grantedBy = 'checker';
+    }
+  }
+  deps.metrics.decisions.inc({ outcome: 'granted', by: exchange.grantedBy });
+
+  const mutated = mutate(req, exchange.decision?.mutation);
+  const started = process.hrtime.bigint();
+  const upstream = await forward(deps.backend, exchange, mutated, deps.forwardOptions);
+  deps.metrics.upstreamDuration.observe(
+    { status: String(upstream.status) },
+    Number(process.hrtime.bigint() - started) / 1e9,
+  );
+  return respond(exchange, mutated, exchange.decision, upstream, deps.backend.baseUrl);
+}

@@ -1,0 +1,126 @@
+/**
+ * A real FHIR server on loopback for integration tests and the demo: @medplum/fhir-router's
+ * in-memory repository behind a small node:http wrapper that adds what the router lacks
+ * (`/metadata`, paging links, `fullUrl`, ETag/Location headers, 304, compartment searches).
+ * Every request is recorded so tests can assert on what the gateway sent upstream.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
+import { ensureDefinitionsIndexed } from './fhir-server/definitions.js';
+import { answerFhirRequest, type FhirBackend } from './fhir-server/fhir-handler.js';
+import { sendOutcome } from './fhir-server/http-response.js';
+import { type RecordedRequest, readRequestBody, recordRequest } from './fhir-server/recorded-request.js';
+import { problem } from './fhir-server/request-body.js';
+
+export type { RecordedRequest } from './fhir-server/recorded-request.js';
+export {
+  DEFAULT_SEED_TAG_SYSTEM,
+  type SeedPatientsOptions,
+  seedPatients,
+} from './fhir-server/seed-patients.js';
+
+export interface FhirServerOptions {
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Defaults to `/fhir`. */
+  basePath?: string;
+  /** Stored before the server listens; given ids are kept. */
+  seed?: Resource[];
+}
+
+/** Answers the request itself and returns true, or returns false to let the FHIR server answer. */
+export type RequestInterceptor = (req: RecordedRequest, res: ServerResponse) => boolean | Promise<boolean>;
+
+export interface LocalFhirServer {
+  /** e.g. `http://127.0.0.1:41234/fhir`, no trailing slash. */
+  baseUrl: string;
+  port: number;
+  /** Every request received, in order. */
+  requests: RecordedRequest[];
+  clearRequests(): void;
+  countRequests(predicate?: (r: RecordedRequest) => boolean): number;
+  repo: MemoryRepository;
+  /** Stores a resource directly, keeping its id if it has one. */
+  create<T extends Resource>(resource: T): Promise<T>;
+  intercept(handler: RequestInterceptor | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startFhirServer(options: FhirServerOptions = {}): Promise<LocalFhirServer> {
+  ensureDefinitionsIndexed();
+  const basePath = normalizeBasePath(options.basePath ?? '/fhir');
+  const repo = new MemoryRepository();
+  // MemoryRepository.createResource keeps a given id (unlike an HTTP create), so seeds keep theirs.
+  for (const resource of options.seed ?? []) await repo.createResource(resource);
+
+  const requests: RecordedRequest[] = [];
+  let interceptor: RequestInterceptor | undefined;
+  const backend: FhirBackend = {
+    repo,
+    router: new FhirRouter(),
+    basePath,
+    baseUrl: '',
+    startedAt: new Date().toISOString(),
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => failSafely(res, err));
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const recorded = recordRequest(req, await readRequestBody(req));
+    requests.push(recorded);
+    if (interceptor && (await interceptor(recorded, res))) return;
+    await answerFhirRequest(backend, recorded, res);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  backend.baseUrl = `http://127.0.0.1:${port}${basePath}`;
+
+  return {
+    baseUrl: backend.baseUrl,
+    port,
+    requests,
+    clearRequests: () => {
+      requests.length = 0;
+    },
+    countRequests: (predicate) => (predicate ? requests.filter(predicate).length : requests.length),
+    repo,
+    create: (resource) => repo.createResource(resource),
+    intercept: (handler) => {
+      interceptor = handler;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive sockets (and interceptors that never answer) would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function failSafely(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendOutcome(
+    res,
+    500,
+    problem('exception', `Local FHIR server error: ${(err as Error)?.message ?? String(err)}`),
+  );
+}
+
+/** `fhir/` and `/fhir` both become `/fhir`; `/` becomes the empty string (FHIR at the root). */
+function normalizeBasePath(basePath: string): string {
+  const trimmed = basePath.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+}

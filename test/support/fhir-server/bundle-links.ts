@@ -1,0 +1,55 @@
+import type { Bundle, BundleLink } from '@medplum/fhirtypes';
+
+/**
+ * Adds what fhir-router leaves out of search and history Bundles: `fullUrl` on each entry and,
+ * for searchsets, absolute `self`/`next`/`previous` links built from `_count`, `_offset` and
+ * `total`. Links keep every incoming parameter, so a gateway must rewrite this server's base URL.
+ */
+export function completeBundle(
+  bundle: Bundle,
+  baseUrl: string,
+  searchType: string | undefined,
+  params: URLSearchParams,
+) {
+  for (const entry of bundle.entry ?? []) {
+    const resource = entry.resource;
+    if (resource?.id && !entry.fullUrl) entry.fullUrl = `${baseUrl}/${resource.resourceType}/${resource.id}`;
+    if (bundle.type === 'searchset' && !entry.search) entry.search = { mode: 'match' };
+  }
+  if (bundle.type === 'searchset' && searchType) {
+    bundle.link = pageLinks(`${baseUrl}/${searchType}`, params, bundle.total);
+  }
+}
+
+function pageLinks(searchUrl: string, params: URLSearchParams, total: number | undefined): BundleLink[] {
+  const links: BundleLink[] = [{ relation: 'self', url: withQuery(searchUrl, params) }];
+  const count = nonNegativeInt(params.get('_count'));
+  if (count === undefined || count === 0 || total === undefined) return links;
+  const offset = nonNegativeInt(params.get('_offset')) ?? 0;
+  if (offset + count < total) {
+    links.push({ relation: 'next', url: withQuery(searchUrl, withOffset(params, offset + count)) });
+  }
+  if (offset > 0) {
+    links.push({
+      relation: 'previous',
+      url: withQuery(searchUrl, withOffset(params, Math.max(0, offset - count))),
+    });
+  }
+  return links;
+}
+
+function withOffset(params: URLSearchParams, offset: number): URLSearchParams {
+  const copy = new URLSearchParams(params);
+  copy.set('_offset', String(offset));
+  return copy;
+}
+
+function withQuery(url: string, params: URLSearchParams): string {
+  const query = params.toString();
+  return query === '' ? url : `${url}?${query}`;
+}
+
+function nonNegativeInt(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value)) return undefined;
+  return Number.parseInt(value, 10);
+}

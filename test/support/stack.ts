@@ -1,0 +1,60 @@
+import type { AccessCheckerFactory } from '../../src/access/contract.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createGateway, type Gateway } from '../../src/server/gateway.js';
+import { createLogger } from '../../src/server/logger.js';
+import { type LocalFhirServer, startFhirServer } from './fhir-server.js';
+import { type LocalIssuer, startIssuer } from './issuer.js';
+
+export interface Stack {
+  /** The gateway's FHIR base, e.g. `http://127.0.0.1:P/fhir`. */
+  readonly fhirBase: string;
+  /** The gateway's root URL, e.g. `http://127.0.0.1:P`. */
+  readonly gatewayUrl: string;
+  readonly fhir: LocalFhirServer;
+  readonly issuer: LocalIssuer;
+  readonly gateway: Gateway;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra environment variables (ACCESS_CHECKER defaults to permissive with RUN_MODE=DEV). */
+  env?: Record<string, string>;
+  extraCheckers?: readonly AccessCheckerFactory[];
+  fhir?: LocalFhirServer;
+  issuer?: LocalIssuer;
+}
+
+/** A real gateway on a loopback port, in front of a real local FHIR server, trusting a real local issuer. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const fhir = options.fhir ?? (await startFhirServer());
+  const issuer = options.issuer ?? (await startIssuer());
+  const env: Record<string, string> = {
+    PROXY_TO: fhir.baseUrl,
+    TOKEN_ISSUER: issuer.issuerUrl,
+    PROXY_PORT: '0',
+    PROXY_HOST: '127.0.0.1',
+    ACCESS_CHECKER: 'permissive',
+    RUN_MODE: 'DEV',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const gateway = await createGateway(config, {
+    env,
+    logger: createLogger(config.logLevel),
+    ...(options.extraCheckers ? { extraCheckers: options.extraCheckers } : {}),
+  });
+  const gatewayUrl = await gateway.listen();
+  return {
+    fhirBase: `${gatewayUrl}/fhir`,
+    gatewayUrl,
+    fhir,
+    issuer,
+    gateway,
+    async close() {
+      await gateway.close();
+      if (!options.fhir) await fhir.close();
+      if (!options.issuer) await issuer.close();
+    },
+  };
+}
