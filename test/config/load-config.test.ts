@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
       tokenAudience: undefined,
       tokenAlgorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'],
       tokenClockSkewSeconds: 30,
+      tokenJwksCooldownSeconds: 30,
       backendConnectTimeoutMs: 5000,
       backendTimeoutMs: 60000,
       bodyLimitBytes: 16777216,
