@@ -72,7 +72,12 @@ export function concatMutations(mutations: readonly RequestMutation[]): RequestM
     add = [...add.filter((p) => !removed.has(p.name)), ...(mutation.addParams ?? [])];
     for (const name of removed) discard.add(name);
   }
-  return { addParams: add, discardParams: [...discard] };
+  const withBody = [...mutations].reverse().find((m) => m.replaceBody !== undefined);
+  return {
+    addParams: add,
+    discardParams: [...discard],
+    ...(withBody ? { replaceBody: withBody.replaceBody } : {}),
+  };
 }
 
 function jsonResponse(previous: BackendResponse, body: unknown): BackendResponse {

@@ -42,6 +42,11 @@ export interface RequestMutation {
   readonly addParams?: readonly QueryParam[];
   /** Param names to remove. */
   readonly discardParams?: readonly string[];
+  /**
+   * A JSON body to send instead of the client's (e.g. a batch Bundle whose entries were narrowed
+   * one by one). Sent as `application/fhir+json`.
+   */
+  readonly replaceBody?: unknown;
 }
 
 /** The backend's answer, buffered, as handed to post-processing. */
@@ -59,6 +64,8 @@ export interface GrantedDecision {
   /**
    * Runs only when the backend answered 2xx. The whole body is buffered for it. Returns the value
    * to send instead of the backend body (serialized as JSON), or undefined to keep the body.
+   * It may throw a GatewayError (src/fhir/errors.ts) to answer with that error instead, e.g. 404
+   * to hide a resource the caller may not see.
    */
   postProcess?(req: FhirRequest, res: BackendResponse): Promise<unknown | undefined>;
   /** The audit user; undefined disables audit for the request. */

@@ -1,5 +1,6 @@
 import type { Backend, UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, REQUEST_HEADERS_TO_KEEP } from '../../backend/headers.js';
+import { mediaTypeOf } from '../../fhir/body.js';
 import { formatPath, formatQuery, upstreamTarget } from '../../fhir/serialize.js';
 import { type FhirRequest, isSearch } from '../../fhir/request.js';
 import type { Exchange } from './exchange.js';
@@ -47,6 +48,7 @@ export function forward(
     });
   }
   if (!req.body) delete headers['content-type'];
+  else if (mediaTypeOf(headers['content-type']) !== req.body.mediaType) headers['content-type'] = req.body.mediaType;
   return backend.send({
     method: req.method,
     target: upstreamTarget(req),
