@@ -91,7 +91,10 @@ export interface FhirClient {
   /** GET a path below the FHIR base (`Composition?identifier=x`); resolves with status and parsed JSON body. */
   get(path: string, query?: readonly QueryParam[]): Promise<{ status: number; body: unknown }>;
   /** Type-level search following every `next` link; resolves with all entry resources. */
-  searchAll(resourceType: string, query: readonly QueryParam[]): Promise<Record<string, unknown>[]>;
+  searchAll<T extends object = Record<string, unknown>>(
+    resourceType: string,
+    query: readonly QueryParam[],
+  ): Promise<T[]>;
   /** Any request; the body is sent as JSON when it is not a string. */
   request(
     method: string,

@@ -56,8 +56,11 @@ export class BackendFhirClient implements FhirClient {
     return { status: response.status, headers: flatHeaders, body };
   }
 
-  async searchAll(resourceType: string, query: readonly QueryParam[]): Promise<Record<string, unknown>[]> {
-    const resources: Record<string, unknown>[] = [];
+  async searchAll<T extends object = Record<string, unknown>>(
+    resourceType: string,
+    query: readonly QueryParam[],
+  ): Promise<T[]> {
+    const resources: T[] = [];
     let target: string | undefined = withQuery(`/${resourceType}`, query);
     for (let page = 0; target !== undefined; page++) {
       if (page >= MAX_PAGES)
@@ -69,7 +72,8 @@ export class BackendFhirClient implements FhirClient {
         });
       }
       for (const entry of body.entry ?? []) {
-        if (entry.resource && (entry.search?.mode ?? 'match') === 'match') resources.push(entry.resource);
+        if (entry.resource && (entry.search?.mode ?? 'match') === 'match')
+          resources.push(entry.resource as T);
       }
       const next = body.link?.find((link) => link.relation === 'next')?.url;
       target = next === undefined ? undefined : this.targetOf(next);

@@ -57,6 +57,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 8192 },
+    // Malformed HTTP: answer with an OperationOutcome and drop the connection.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const body = errorBody(new GatewayError(400, 'bad_http', 'The HTTP request is malformed'));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      logger.debug({ code: (error as { code?: string }).code }, 'malformed HTTP request');
+    },
+    // Router-level failures (e.g. a malformed percent-encoding) are answered like every other 400.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const gatewayError =
+        error.code === 'FST_ERR_BAD_URL'
+          ? new GatewayError(400, 'bad_url', 'The request URL is not validly percent-encoded')
+          : toGatewayError(error);
+      reply.code(gatewayError.status).type(FHIR_JSON).send(errorBody(gatewayError));
+    },
   });
   app.decorateRequest('exchange', undefined);
 
@@ -132,6 +149,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: boolean): Exchange {
+  if ((request.method === 'GET' || request.method === 'HEAD') && declaresBody(request)) {
+    // fastify leaves GET bodies unread; the connection cannot be reused after such a request.
+    reply.header('connection', 'close');
+    throw new GatewayError(400, 'unexpected_body', `A ${request.method} request must not have a body`);
+  }
   const controller = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
@@ -151,6 +173,11 @@ function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: bo
     remoteAddress: request.ip,
     signal: controller.signal,
   };
+}
+
+function declaresBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
 function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: FastifyReply): void {

@@ -48,7 +48,8 @@ export function forward(
     });
   }
   if (!req.body) delete headers['content-type'];
-  else if (mediaTypeOf(headers['content-type']) !== req.body.mediaType) headers['content-type'] = req.body.mediaType;
+  else if (mediaTypeOf(headers['content-type']) !== req.body.mediaType)
+    headers['content-type'] = req.body.mediaType;
   return backend.send({
     method: req.method,
     target: upstreamTarget(req),
