@@ -47,6 +47,8 @@ export interface TokenVerifier {
   verify(authorization: string | undefined): Promise<VerifiedToken>;
   /** The issuer's OIDC discovery document, once loaded. */
   discovery(): Readonly<Record<string, unknown>> | undefined;
+  /** The discovery document, loading it now if needed; rejects with 503 `issuer_unavailable`. */
+  loadDiscovery(): Promise<Readonly<Record<string, unknown>>>;
   close(): void;
 }
 
@@ -131,6 +133,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     },
     ready: () => loaded !== undefined,
     discovery: () => loaded?.discovery,
+    loadDiscovery: async () => (await ensureLoaded()).discovery,
     async verify(authorization) {
       const token = extractBearerToken(authorization);
       const cacheKey = tokenCacheKey(token);

@@ -127,9 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.serveMetrics) registerMetricsRoute(app, deps.metrics);
 
   app.get('/fhir/.well-known/smart-configuration', async (_request, reply) => {
-    const discovery = deps.verifier.discovery();
-    if (!discovery)
-      throw new GatewayError(503, 'issuer_unavailable', 'The token issuer has not been reached yet');
+    const discovery = await deps.verifier.loadDiscovery();
     reply.type('application/json; charset=utf-8');
     return buildSmartConfiguration(discovery);
   });

@@ -12,7 +12,7 @@ type Json = Record<string, unknown>;
  */
 export function capabilityDecision(
   issuer: string,
-  discovery: () => Readonly<Json> | undefined,
+  discovery: () => Promise<Readonly<Json> | undefined>,
 ): GrantedDecision {
   return {
     canAccess: true,
@@ -20,7 +20,7 @@ export function capabilityDecision(
       const statement = res.json() as Json;
       if (statement?.resourceType !== 'CapabilityStatement' || !Array.isArray(statement.rest))
         return undefined;
-      const endpoints = discovery();
+      const endpoints = await discovery();
       for (const rest of statement.rest as Json[]) rest.security = securityOf(issuer, endpoints);
       return statement;
     },

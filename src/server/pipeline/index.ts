@@ -42,7 +42,9 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
   exchange.fhir = req;
 
   if (req.interaction === 'capabilities') {
-    exchange.decision = capabilityDecision(deps.tokenIssuer, () => deps.verifier.discovery());
+    exchange.decision = capabilityDecision(deps.tokenIssuer, () =>
+      deps.verifier.loadDiscovery().catch(() => undefined),
+    );
     exchange.grantedBy = 'capabilities';
   } else if (matchesAllowedQuery(deps.allowedQueries, req, false)) {
     exchange.grantedBy = 'unauthenticated-allowed-query';
