@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { configWarnings, readConfigOrExit } from './config/index.js';
+import { readConfigOrExit } from './config/index.js';
 import { ConfigError } from './config/config-error.js';
 import { createGateway } from './server/gateway.js';
 
@@ -12,7 +12,6 @@ async function main(command: string): Promise<void> {
     return;
   }
   const gateway = await createGateway(config);
-  for (const warning of configWarnings(process.env)) gateway.app.log.warn({}, warning);
   const url = await gateway.listen();
   gateway.app.log.info({ url, backend: new URL(config.proxyTo).origin }, 'fhir-gateway listening');
 
