@@ -9,7 +9,7 @@ import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.
 import { Backend } from '../backend/backend.js';
 import { BackendFhirClient } from '../backend/fhir-client.js';
 import { BUILT_IN_CHECKERS } from '../checkers/index.js';
-import type { GatewayConfig } from '../config/index.js';
+import { configWarnings, type GatewayConfig } from '../config/index.js';
 import { buildApp, collectPluginRoutes } from './app.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
@@ -37,8 +37,7 @@ export interface Gateway {
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const devMode = config.runMode === 'DEV';
-  if (devMode)
-    logger.warn({}, 'RUN_MODE=DEV: token issuers are not checked and dev-only checkers are allowed');
+  for (const warning of configWarnings(options.env ?? process.env)) logger.warn({}, warning);
 
   const checkers = resolveCheckers(
     config.accessCheckers,
