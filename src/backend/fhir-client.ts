@@ -4,6 +4,8 @@ import type { QueryParam } from '../fhir/request.js';
 import type { Backend } from './backend.js';
 
 const MAX_PAGES = 1000;
+/** A first search page whose URL would be longer goes as `POST Type/_search` with a form body. */
+const MAX_GET_URL_LENGTH = 2048;
 
 function withQuery(path: string, query: readonly QueryParam[] | undefined): string {
   const target = path.startsWith('/') ? path : `/${path}`;
@@ -65,7 +67,10 @@ export class BackendFhirClient implements FhirClient {
     for (let page = 0; target !== undefined; page++) {
       if (page >= MAX_PAGES)
         throw new GatewayError(502, 'backend_paging', 'The FHIR server returned too many pages');
-      const { status, body } = await this.get(target);
+      const { status, body }: { status: number; body: unknown } =
+        page === 0 && this.backend.baseUrl.length + target.length > MAX_GET_URL_LENGTH
+          ? await this.postSearch(resourceType, query)
+          : await this.get(target);
       if (status < 200 || status >= 300 || !isBundle(body)) {
         throw new GatewayError(502, 'backend_search_failed', `A search on ${resourceType} failed upstream`, {
           detail: `status ${status}`,
@@ -75,10 +80,19 @@ export class BackendFhirClient implements FhirClient {
         if (entry.resource && (entry.search?.mode ?? 'match') === 'match')
           resources.push(entry.resource as T);
       }
-      const next = body.link?.find((link) => link.relation === 'next')?.url;
+      const next: string | undefined = body.link?.find((link) => link.relation === 'next')?.url;
       target = next === undefined ? undefined : this.targetOf(next);
     }
     return resources;
+  }
+
+  /** A search sent as a form body, so that thousands of ids fit in one request. */
+  private postSearch(resourceType: string, query: readonly QueryParam[]): Promise<{ status: number; body: unknown }> {
+    const form = new URLSearchParams(query.map((p): [string, string] => [p.name, p.value])).toString();
+    return this.request('POST', `/${resourceType}/_search`, {
+      body: form,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
   }
 
   /** Turns an absolute `next` link from the backend into a target below the backend base. */

@@ -1,5 +1,6 @@
 import type { AccessCheckerFactory } from '../access/contract.js';
+import { permissionChecker } from '../opensrp/index.js';
 import { permissiveChecker } from './permissive.js';
 
 /** Every checker that ACCESS_CHECKER can name. */
-export const BUILT_IN_CHECKERS: readonly AccessCheckerFactory[] = [permissiveChecker];
+export const BUILT_IN_CHECKERS: readonly AccessCheckerFactory[] = [permissiveChecker, permissionChecker];

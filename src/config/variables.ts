@@ -4,6 +4,7 @@
  * lists by test/config/docs-drift.test.ts. Names and defaults of the variables inherited from the
  * Java gateway are kept as they are there, so existing deployments can switch without edits.
  */
+import { OPENSRP_VARIABLES } from '../opensrp/settings.js';
 
 export type ConfigGroup = 'required' | 'backend' | 'token' | 'access' | 'limits' | 'ops';
 
@@ -199,6 +200,7 @@ export interface ConfigVariableSource {
  */
 export const CONFIG_VARIABLE_SOURCES: readonly ConfigVariableSource[] = [
   { owner: 'core', doc: 'docs/configuration.md', variables: CONFIG_VARIABLES },
+  { owner: 'opensrp', doc: 'docs/opensrp.md', variables: OPENSRP_VARIABLES },
 ];
 
 /** The default of a core variable, as written in the table. */

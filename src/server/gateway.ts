@@ -71,7 +71,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     devMode,
     logger,
   };
-  for (const factory of checkers) await factory.init?.(context);
+  try {
+    for (const factory of checkers) await factory.init?.(context);
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
 
   const metrics = new GatewayMetrics();
   const deps: PipelineDeps = {

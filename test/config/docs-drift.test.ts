@@ -11,13 +11,16 @@ interface DocumentedVariable {
   readonly defaultCell: string;
 }
 
-/** Rows of Markdown tables whose first cell is a backticked UPPER_CASE name. */
+/**
+ * Rows of Markdown tables whose first cell is a backticked UPPER_CASE name, or a lower_snake_case
+ * one with at least one underscore (`opensrp_cache_timeout_seconds`, read under the Java name).
+ */
 function documentedVariables(markdown: string): DocumentedVariable[] {
   const rows: DocumentedVariable[] = [];
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((cell) => cell.trim());
     // `| a | b |` splits into ['', 'a', 'b', '']
-    const name = /^`([A-Z][A-Z0-9_]*)`$/.exec(cells[1] ?? '')?.[1];
+    const name = /^`([A-Z][A-Z0-9_]*|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)`$/.exec(cells[1] ?? '')?.[1];
     if (line.startsWith('|') && name !== undefined) rows.push({ name, defaultCell: cells[2] ?? '' });
   }
   return rows;
@@ -76,10 +79,13 @@ describe('documentedVariables (the drift test parser)', () => {
       '| `PROXY_TO` | *required* | base URL |',
       '| `PROXY_PORT` | `8080` | the port, see `PROXY_HOST` |',
       '| `lowercase` | — | not a variable row |',
+      '| `Mixed_Case` | — | not a variable row |',
+      '| `opensrp_cache_timeout_seconds` | `300` | a lower-case variable |',
     ].join('\n');
     assert.deepEqual(documentedVariables(markdown), [
       { name: 'PROXY_TO', defaultCell: '*required*' },
       { name: 'PROXY_PORT', defaultCell: '`8080`' },
+      { name: 'opensrp_cache_timeout_seconds', defaultCell: '`300`' },
     ]);
   });
 });

@@ -38,13 +38,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...options.env,
   };
-  const config = loadConfig(env);
-  const gateway = await createGateway(config, {
-    env,
-    logger: createLogger(config.logLevel),
-    ...(options.extraCheckers ? { extraCheckers: options.extraCheckers } : {}),
-  });
-  const gatewayUrl = await gateway.listen();
+  let gateway: Gateway;
+  let gatewayUrl: string;
+  try {
+    const config = loadConfig(env);
+    gateway = await createGateway(config, {
+      env,
+      logger: createLogger(config.logLevel),
+      ...(options.extraCheckers ? { extraCheckers: options.extraCheckers } : {}),
+    });
+    gatewayUrl = await gateway.listen();
+  } catch (error) {
+    // Servers this call started must not outlive a failed start (they would keep the test process alive).
+    if (!options.fhir) await fhir.close();
+    if (!options.issuer) await issuer.close();
+    throw error;
+  }
   return {
     fhirBase: `${gatewayUrl}/fhir`,
     gatewayUrl,

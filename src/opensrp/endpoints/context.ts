@@ -1,0 +1,71 @@
+/**
+ * What the OpenSRP endpoints share: the backend client, the settings, the caches, and the
+ * caller as the verified token describes them.
+ */
+import type { FhirClient, PluginRouteRequest } from '../../access/contract.js';
+import { GatewayError } from '../../fhir/errors.js';
+import { TtlCache } from '../cache.js';
+import { type OpenSrpUser, openSrpUser } from '../claims.js';
+import type { OpenSrpSettings } from '../settings.js';
+import { type Assignment, resolveAssignment } from '../sync/assignment.js';
+import type { LocationTree } from '../sync/locations.js';
+import type { SyncStrategy } from '../sync/strategy.js';
+import { withQuery } from './paging.js';
+
+/**
+ * The endpoints' caches, all with the TTL of `opensrp_cache_timeout_seconds`. Pass the sync
+ * checker's caches to share them (an assignment loaded for a sync request serves the endpoint).
+ */
+export interface EndpointCaches {
+  /** By Keycloak user id. */
+  readonly assignments: TtlCache<Assignment>;
+  /** Expanded hierarchies, by the sorted root ids. */
+  readonly hierarchies: TtlCache<LocationTree>;
+  /** By `fhir_core_app_id`. */
+  readonly strategies: TtlCache<SyncStrategy>;
+}
+
+export function createEndpointCaches(ttlSeconds: number): EndpointCaches {
+  return {
+    assignments: new TtlCache(ttlSeconds),
+    hierarchies: new TtlCache(ttlSeconds),
+    strategies: new TtlCache(ttlSeconds),
+  };
+}
+
+export interface EndpointContext {
+  readonly fhir: FhirClient;
+  readonly settings: OpenSrpSettings;
+  readonly caches: EndpointCaches;
+}
+
+/** The caller; 401 when the token names no subject (the endpoints key everything on it). */
+export function callerOf(
+  req: PluginRouteRequest,
+  settings: OpenSrpSettings,
+): OpenSrpUser & { keycloakId: string } {
+  if (!req.token) throw new GatewayError(401, 'missing_token', 'No Authorization header provided');
+  const user = openSrpUser(req.token, settings.clientRoleClients);
+  if (!user.keycloakId) {
+    throw new GatewayError(
+      401,
+      'no_subject',
+      'The token has no subject (sub): the user cannot be identified',
+    );
+  }
+  return user as OpenSrpUser & { keycloakId: string };
+}
+
+export function assignmentOf(ctx: EndpointContext, keycloakId: string): Promise<Assignment> {
+  return ctx.caches.assignments.getOrLoad(keycloakId, () => resolveAssignment(ctx.fhir, keycloakId));
+}
+
+/** The URL the client called, e.g. `https://gw/LocationHierarchy?_id=1` (the routes sit at the root). */
+export function requestUrl(req: PluginRouteRequest, query = req.query): string {
+  const root = req.baseUrl.replace(/\/fhir$/, '');
+  return withQuery(`${root}${req.path}`, query);
+}
+
+export function endpointUrl(req: PluginRouteRequest): string {
+  return requestUrl(req, []);
+}

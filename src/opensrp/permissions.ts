@@ -1,0 +1,180 @@
+/**
+ * The OpenSRP permission rules (spec opensrp-plugins §2, issue 3): a request on resource type X
+ * needs the role `<VERB>_X` (X upper-cased, no separator: `GET_QUESTIONNAIRERESPONSE`) or
+ * `MANAGE_X`. The verb follows from the classified interaction, not from the HTTP method, so
+ * `POST Patient/_search` is a search and needs `GET_PATIENT`.
+ *
+ * Batch and transaction Bundles are checked entry by entry, each entry exactly as the same request
+ * sent alone; one refused entry refuses the whole Bundle, naming every missing role.
+ */
+import { type DeniedDecision, denied } from '../access/contract.js';
+import { bundleEntries, parseEntryRequest } from '../fhir/bundle-entry.js';
+import { JSON_MEDIA_TYPES } from '../fhir/body.js';
+import type { FhirRequest } from '../fhir/request.js';
+import { formatPath } from '../fhir/serialize.js';
+
+export type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One permission: granted by the role `<verb>_<TYPE>` or by `MANAGE_<TYPE>`. */
+export interface Permission {
+  readonly verb: Verb;
+  readonly resourceType: string;
+}
+
+/** Every permission the request needs, or why no role can grant it. */
+export type Requirement =
+  | { readonly kind: 'permissions'; readonly permissions: readonly Permission[] }
+  | { readonly kind: 'refused'; readonly reason: string; readonly status: 400 | 403 };
+
+export function verbRole(permission: Permission): string {
+  return `${permission.verb}_${permission.resourceType.toUpperCase()}`;
+}
+
+export function manageRole(resourceType: string): string {
+  return `MANAGE_${resourceType.toUpperCase()}`;
+}
+
+/** Roles are compared exactly (case-sensitive), as upstream; there is no wildcard role. */
+export function hasPermission(roles: ReadonlySet<string>, permission: Permission): boolean {
+  return roles.has(manageRole(permission.resourceType)) || roles.has(verbRole(permission));
+}
+
+/** What a single (non-Bundle) request needs. */
+export function requirementOf(req: FhirRequest): Requirement {
+  const type = req.resourceType;
+  const needs = (...permissions: Permission[]): Requirement => ({ kind: 'permissions', permissions });
+  switch (req.interaction) {
+    case 'read':
+    case 'vread':
+    case 'search-type':
+    case 'history-instance':
+    case 'history-type':
+      return type ? needs({ verb: 'GET', resourceType: type }) : missingType(req);
+    case 'search-compartment': {
+      // The answer holds resources of the searched type, and it is addressed through the owner
+      // (`Patient/1/Observation`), which upstream (HAPI's resource name) checks: both are needed.
+      const owner = req.compartment?.resourceType;
+      if (!type || !owner) return missingType(req);
+      return needs({ verb: 'GET', resourceType: type }, { verb: 'GET', resourceType: owner });
+    }
+    case 'operation-type':
+    case 'operation-instance':
+      if (!type) return missingType(req);
+      // An operation sent with POST may change data ($meta-add, $merge): it also needs POST_X,
+      // the role upstream asks for on any POST.
+      return req.method === 'POST'
+        ? needs({ verb: 'GET', resourceType: type }, { verb: 'POST', resourceType: type })
+        : needs({ verb: 'GET', resourceType: type });
+    case 'create':
+      return type ? withBodyType(req, needs({ verb: 'POST', resourceType: type })) : missingType(req);
+    case 'update':
+      return type ? withBodyType(req, needs({ verb: 'PUT', resourceType: type })) : missingType(req);
+    case 'patch':
+      return type ? needs({ verb: 'PATCH', resourceType: type }) : missingType(req);
+    case 'delete':
+      return type ? needs({ verb: 'DELETE', resourceType: type }) : missingType(req);
+    case 'search-system':
+    case 'history-system':
+    case 'operation-system':
+    case 'paging':
+    case 'capabilities':
+      // No resource type means no role can grant it: fail closed. HAPI paging links are opened
+      // by the allowed-queries file (resources/opensrp_allowed_queries.json), not here.
+      return {
+        kind: 'refused',
+        status: 403,
+        reason: `${describe(req)} is not allowed: it names no resource type, so no role can grant it`,
+      };
+    case 'batch':
+    case 'transaction':
+      return {
+        kind: 'refused',
+        status: 400,
+        reason: `A ${req.interaction} is checked entry by entry, not as a single request`,
+      };
+  }
+}
+
+/**
+ * The request's permission check: undefined when the roles grant it, else the denial (403 naming
+ * the missing roles; 400 for a malformed Bundle entry).
+ */
+export function checkPermissions(req: FhirRequest, roles: ReadonlySet<string>): DeniedDecision | undefined {
+  if (req.interaction === 'batch' || req.interaction === 'transaction') return checkBundle(req, roles);
+  const problem = problemOf(req, roles);
+  return problem && denied(`User is not authorized to ${describe(req)}: ${problem.text}`, problem.status);
+}
+
+function checkBundle(req: FhirRequest, roles: ReadonlySet<string>): DeniedDecision | undefined {
+  const problems: string[] = [];
+  let status: 400 | 403 = 403;
+  entriesOf(req).forEach((entry, index) => {
+    const entryRequest = parseEntryRequest(entry, index, { ...req.headers });
+    const problem = problemOf(entryRequest, roles);
+    if (!problem) return;
+    if (problem.status === 400) status = 400;
+    problems.push(`entry ${index} (${describe(entryRequest)}) ${problem.text}`);
+  });
+  if (problems.length === 0) return undefined;
+  return denied(
+    `User is not authorized to send this ${req.interaction}; nothing was forwarded: ${problems.join('; ')}`,
+    status,
+  );
+}
+
+/** A batch or transaction with no `entry` at all: an empty Bundle, which upstream grants. */
+export function isEntrylessBundle(req: FhirRequest): boolean {
+  if (req.interaction !== 'batch' && req.interaction !== 'transaction') return false;
+  const bundle = req.body?.json();
+  return isRecord(bundle) && bundle['entry'] === undefined;
+}
+
+function entriesOf(req: FhirRequest): unknown[] {
+  return isEntrylessBundle(req) ? [] : bundleEntries(req);
+}
+
+function problemOf(
+  req: FhirRequest,
+  roles: ReadonlySet<string>,
+): { text: string; status: 400 | 403 } | undefined {
+  const requirement = requirementOf(req);
+  if (requirement.kind === 'refused') return { text: requirement.reason, status: requirement.status };
+  const missing = requirement.permissions.filter((permission) => !hasPermission(roles, permission));
+  if (missing.length === 0) return undefined;
+  const text = missing
+    .map((permission) => `${verbRole(permission)} or ${manageRole(permission.resourceType)}`)
+    .join(', and ');
+  return { text: `needs role ${text}`, status: 403 };
+}
+
+/**
+ * A create or update whose JSON body is of another type than its URL would be authorized for
+ * one type and stored as another; refuse it (upstream reads the type from the body, we from the
+ * URL, so the two must agree).
+ */
+function withBodyType(req: FhirRequest, requirement: Requirement): Requirement {
+  const body = req.body;
+  if (!body || !JSON_MEDIA_TYPES.has(body.mediaType)) return requirement;
+  const json = body.json();
+  const bodyType = isRecord(json) ? json['resourceType'] : undefined;
+  if (bodyType === req.resourceType) return requirement;
+  return {
+    kind: 'refused',
+    status: 400,
+    reason: `the body is ${typeof bodyType === 'string' ? `a ${bodyType}` : 'not a resource'}, not a ${req.resourceType}`,
+  };
+}
+
+function missingType(req: FhirRequest): Requirement {
+  return { kind: 'refused', status: 400, reason: `${describe(req)} has no resource type` };
+}
+
+/** `GET Patient/1`, `POST Observation/_search`, `POST` (base) — for messages. */
+function describe(req: FhirRequest): string {
+  const path = formatPath(req);
+  return path === '' ? `${req.method} the FHIR base` : `${req.method} ${path}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

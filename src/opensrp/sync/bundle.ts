@@ -1,0 +1,133 @@
+/**
+ * Batch and transaction Bundles, entry by entry: each entry gets the decision the same request
+ * would get alone. Searches have their `request.url` rewritten (the Bundle is replaced); a denied
+ * entry denies the whole Bundle before anything is forwarded; post-processing (reads by id,
+ * includes, lineage) runs on the matching entry of the batch-response.
+ */
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import {
+  type AccessDecision,
+  type BackendResponse,
+  denied,
+  type GrantedDecision,
+  granted,
+  type RequestMutation,
+} from '../../access/contract.js';
+import { bundleEntries, parseEntryRequest } from '../../fhir/bundle-entry.js';
+import { GatewayError, outcomeOf } from '../../fhir/errors.js';
+import type { FhirRequest, QueryParam } from '../../fhir/request.js';
+import { formatPath, formatQuery } from '../../fhir/serialize.js';
+import { mapLimit } from './map-limit.js';
+import { isBundle } from './visibility.js';
+
+const ENTRY_CONCURRENCY = 8;
+
+export async function bundleDecision(
+  req: FhirRequest,
+  decideEntry: (entry: FhirRequest) => Promise<AccessDecision>,
+): Promise<AccessDecision> {
+  let entryRequests: FhirRequest[];
+  try {
+    entryRequests = bundleEntries(req).map((entry, index) =>
+      parseEntryRequest(entry, index, { ...req.headers }),
+    );
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 400) return denied(error.message, 400);
+    throw error;
+  }
+  const decisions = await mapLimit(entryRequests, ENTRY_CONCURRENCY, decideEntry);
+  const refusal = decisions.findIndex((d) => !d.canAccess);
+  if (refusal !== -1) {
+    const decision = decisions[refusal] as { reason: string; status?: number };
+    const status = decision.status === 400 || decision.status === 401 ? decision.status : 403;
+    return denied(`Bundle entry ${refusal}: ${decision.reason}`, status);
+  }
+  const grantedEntries = decisions as GrantedDecision[];
+  const body = rewrittenBundle(req, entryRequests, grantedEntries);
+  const postProcessed = grantedEntries.some((d) => d.postProcess !== undefined);
+  return granted({
+    ...(body ? { mutation: { replaceBody: body } } : {}),
+    ...(postProcessed
+      ? { postProcess: (_req, res) => postProcessEntries(entryRequests, grantedEntries, res) }
+      : {}),
+  });
+}
+
+/** The Bundle with each mutated entry's `request.url` rebuilt; undefined when no entry changed. */
+function rewrittenBundle(
+  req: FhirRequest,
+  entryRequests: readonly FhirRequest[],
+  decisions: readonly GrantedDecision[],
+): unknown {
+  if (!decisions.some((d) => d.mutation)) return undefined;
+  const bundle = structuredClone(req.body!.json()) as Bundle;
+  decisions.forEach((decision, index) => {
+    const entry = bundle.entry?.[index];
+    if (!decision.mutation || !entry?.request) return;
+    const query = applyMutation(entryRequests[index]!.query, decision.mutation);
+    const path = formatPath(entryRequests[index]!);
+    entry.request.url = query.length === 0 ? path : `${path}?${formatQuery(query)}`;
+  });
+  return bundle;
+}
+
+/** As the pipeline applies a mutation: discard names, then added params replace same-name ones. */
+function applyMutation(query: readonly QueryParam[], mutation: RequestMutation): QueryParam[] {
+  const added = mutation.addParams ?? [];
+  const removed = new Set([...(mutation.discardParams ?? []), ...added.map((p) => p.name)]);
+  return [...query.filter((p) => !removed.has(p.name)), ...added];
+}
+
+async function postProcessEntries(
+  entryRequests: readonly FhirRequest[],
+  decisions: readonly GrantedDecision[],
+  res: BackendResponse,
+): Promise<unknown> {
+  const body = res.json();
+  if (!isBundle(body) || !Array.isArray(body.entry)) return undefined;
+  const entries = [...body.entry];
+  let changed = false;
+  for (const [index, decision] of decisions.entries()) {
+    const entry = entries[index];
+    if (!decision.postProcess || !entry || !succeeded(entry)) continue;
+    const resource = entry.resource ?? stubFromLocation(entry);
+    const text = JSON.stringify(resource ?? null);
+    const entryResponse: BackendResponse = {
+      status: Number.parseInt(entry.response?.status ?? '200', 10),
+      headers: {},
+      json: () => resource,
+      text: () => text,
+    };
+    try {
+      const output = await decision.postProcess(entryRequests[index]!, entryResponse);
+      if (output !== undefined && entry.resource !== undefined) {
+        entries[index] = { ...entry, resource: output as BundleEntry['resource'] };
+        changed = true;
+      }
+    } catch (error) {
+      if (!(error instanceof GatewayError) || error.status >= 500) throw error;
+      entries[index] = {
+        response: { status: `${error.status} ${statusText(error.status)}`, outcome: outcomeOf(error) },
+      };
+      changed = true;
+    }
+  }
+  return changed ? { ...body, entry: entries } : undefined;
+}
+
+function succeeded(entry: BundleEntry): boolean {
+  const status = Number.parseInt(entry.response?.status ?? '', 10);
+  return Number.isNaN(status) ? entry.resource !== undefined : status >= 200 && status < 300;
+}
+
+/** A write answered without its resource (`Prefer: return=minimal`): its type and id from `response.location`. */
+function stubFromLocation(entry: BundleEntry): unknown {
+  const match = /(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(
+    entry.response?.location ?? '',
+  );
+  return match ? { resourceType: match[1], id: match[2] } : undefined;
+}
+
+function statusText(status: number): string {
+  return status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Error';
+}

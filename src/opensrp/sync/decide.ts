@@ -1,0 +1,210 @@
+/**
+ * The data access decision for one request that is not a Bundle (Bundle entries come here one by
+ * one). ANDROID_CLIENT users see and change only resources tagged for their scope; WEB_CLIENT users
+ * are not narrowed. Both lose the gateway-only params, and both trigger lineage maintenance on
+ * Location writes.
+ */
+import {
+  type AccessDecision,
+  type BackendResponse,
+  denied,
+  type FhirClient,
+  type GrantedDecision,
+  granted,
+  type RequestMutation,
+} from '../../access/contract.js';
+import { GatewayError, notFound } from '../../fhir/errors.js';
+import type { FhirRequest } from '../../fhir/request.js';
+import type { OpenSrpUser } from '../claims.js';
+import type { Exemptions } from './exempt.js';
+import type { LineageMaintainer } from './lineage.js';
+import type { SyncLookups } from './resolver.js';
+import { GATEWAY_ONLY_PARAMS, narrowedTagParams } from './scope.js';
+import { asksForIncludes, isBundle, isIncluded, Visibility } from './visibility.js';
+
+export interface DecisionDeps {
+  readonly fhir: FhirClient;
+  readonly exempt: Exemptions;
+  readonly lookups: SyncLookups;
+  readonly lineage: LineageMaintainer;
+}
+
+type PostProcess = NonNullable<GrantedDecision['postProcess']>;
+
+/** WEB_CLIENT: roles only; no narrowing. */
+export function webDecision(req: FhirRequest, deps: DecisionDeps): GrantedDecision {
+  return grant(req, deps, undefined, undefined);
+}
+
+export async function androidDecision(
+  req: FhirRequest,
+  user: OpenSrpUser,
+  deps: DecisionDeps,
+): Promise<AccessDecision> {
+  const visibility = async () => new Visibility(await deps.lookups.scopeOf(req, user), deps.exempt);
+  if (req.interaction === 'capabilities' || req.interaction === 'paging') {
+    // A HAPI paging link replays a search stored with our `_tag` already in it.
+    return grant(req, deps, undefined, undefined);
+  }
+  if (deps.exempt.request(req)) {
+    const includes = asksForIncludes(req.query) ? includeFilter(await visibility()) : undefined;
+    return grant(req, deps, undefined, includes);
+  }
+  switch (req.interaction) {
+    case 'search-type':
+    case 'search-compartment':
+      return narrowed(req, deps, await visibility());
+    case 'read':
+    case 'vread':
+      return grant(req, deps, undefined, readCheck(req, await visibility()));
+    case 'history-instance':
+      return grant(req, deps, undefined, historyCheck(req, await visibility()));
+    case 'operation-instance':
+      return instanceOperation(req, deps, await visibility());
+    case 'update':
+    case 'patch':
+    case 'delete':
+      return req.conditional
+        ? narrowed(req, deps, await visibility())
+        : writeById(req, deps, await visibility());
+    case 'create':
+      // Creating needs only the role: the client tags what it creates (spec §3.7).
+      return grant(req, deps, undefined, undefined);
+    default:
+      return denied(
+        `${describe(req)} cannot be narrowed to the user's assignment; ANDROID_CLIENT users must ask for one resource type`,
+      );
+  }
+}
+
+function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility): AccessDecision {
+  const { scope } = visibility;
+  if (scope.ids.size === 0) {
+    return denied(
+      `User assignment or sync strategy not configured correctly: no ${scope.strategy} assignment was found for this user`,
+    );
+  }
+  const includes = asksForIncludes(req.query) ? includeFilter(visibility) : undefined;
+  return grant(req, deps, narrowedTagParams(req.query, scope), includes);
+}
+
+/** `_include`d resources the user may not see are removed; matches were narrowed by `_tag` already. */
+function includeFilter(visibility: Visibility): PostProcess {
+  return async (_req, res) => visibility.filterBundle(res.json(), isIncluded);
+}
+
+function readCheck(req: FhirRequest, visibility: Visibility): PostProcess {
+  return async (_req, res) => {
+    if (!visibility.visible(res.json())) throw hidden(req);
+    return undefined;
+  };
+}
+
+/** Versions outside the scope are dropped; when none is left the resource does not exist for the user. */
+function historyCheck(req: FhirRequest, visibility: Visibility): PostProcess {
+  return async (_req, res) => {
+    const body = res.json();
+    if (!isBundle(body) || !(body.entry ?? []).some((e) => visibility.visible(e.resource))) throw hidden(req);
+    return visibility.filterBundle(body);
+  };
+}
+
+async function instanceOperation(
+  req: FhirRequest,
+  deps: DecisionDeps,
+  visibility: Visibility,
+): Promise<AccessDecision> {
+  const stored = await fetchStored(deps.fhir, req);
+  if (stored === undefined || !visibility.visible(stored)) return denied(hidden(req).message, 404);
+  // `$everything` and the like answer with Bundles: their entries are held to the same rule.
+  return grant(req, deps, undefined, async (_req, res: BackendResponse) =>
+    visibility.filterBundle(res.json()),
+  );
+}
+
+/** 403 when the stored resource is outside the scope; a PUT that creates must carry an in-scope tag. */
+async function writeById(
+  req: FhirRequest,
+  deps: DecisionDeps,
+  visibility: Visibility,
+): Promise<AccessDecision> {
+  const stored = await fetchStored(deps.fhir, req);
+  const target = `${req.resourceType}/${req.id}`;
+  if (stored !== undefined) {
+    return visibility.visible(stored)
+      ? grant(req, deps, undefined, undefined)
+      : denied(`${target} is outside the user's assignment and cannot be changed`);
+  }
+  if (req.interaction !== 'update') return grant(req, deps, undefined, undefined);
+  return visibility.visible(req.body?.json())
+    ? grant(req, deps, undefined, undefined)
+    : denied(
+        `${target} would be created without a tag of the user's assignment (${visibility.scope.systems[0]})`,
+      );
+}
+
+/** The stored resource, or undefined when it does not exist (404/410). */
+async function fetchStored(fhir: FhirClient, req: FhirRequest): Promise<unknown> {
+  const { status, body } = await fhir.get(`${req.resourceType}/${req.id}`);
+  if (status === 404 || status === 410) return undefined;
+  if (status < 200 || status >= 300) {
+    throw new GatewayError(
+      502,
+      'backend_read_failed',
+      'The FHIR server could not be asked for the resource',
+      {
+        detail: `GET ${req.resourceType}/${req.id} answered ${status}`,
+      },
+    );
+  }
+  return body;
+}
+
+/** The same answer as for a resource that does not exist, so existence is not disclosed. */
+function hidden(req: FhirRequest): GatewayError {
+  return notFound(`Resource ${req.resourceType}/${req.id} is not known`);
+}
+
+function describe(req: FhirRequest): string {
+  const on = req.resourceType ? ` on ${req.resourceType}` : '';
+  return `A ${req.interaction} request${on}`;
+}
+
+/** The granted decision: gateway-only params dropped, `addParams` added, post-processing chained. */
+function grant(
+  req: FhirRequest,
+  deps: DecisionDeps,
+  addParams: RequestMutation['addParams'],
+  postProcess: PostProcess | undefined,
+): GrantedDecision {
+  const discard = GATEWAY_ONLY_PARAMS.filter((name) => req.query.some((p) => p.name === name));
+  const mutation: RequestMutation | undefined =
+    addParams !== undefined || discard.length > 0
+      ? { ...(addParams ? { addParams } : {}), ...(discard.length > 0 ? { discardParams: discard } : {}) }
+      : undefined;
+  const steps = [
+    postProcess,
+    deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined,
+  ];
+  const chain = steps.filter((step): step is PostProcess => step !== undefined);
+  return granted({
+    ...(mutation ? { mutation } : {}),
+    ...(chain.length > 0 ? { postProcess: chain.length === 1 ? chain[0]! : chained(chain) } : {}),
+  });
+}
+
+function chained(steps: readonly PostProcess[]): PostProcess {
+  return async (req, res) => {
+    let current = res;
+    let output: unknown;
+    for (const step of steps) {
+      const result = await step(req, current);
+      if (result !== undefined) {
+        output = result;
+        const text = JSON.stringify(result);
+        current = { status: current.status, headers: current.headers, json: () => result, text: () => text };
+      }
+    }
+    return output;
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Which requests and resources the data access checker leaves alone. The rule:
+ *
+ * - Composition, Binary and ImplementationGuide are always exempt: they are the app configuration,
+ *   carry no user tags, and the app fetches them before it knows its user.
+ * - Otherwise the skip-list decides, matched as upstream matches a GET search on the type path:
+ *   a type-level search is matched with its own params (a POST `_search` counts as the GET search it
+ *   is); a request on one instance (read, vread, history, operation, write by id) as the equivalent
+ *   search `Type?_id=<id>`; a conditional write as the search that selects its target; a
+ *   type-level history or operation as a search on the bare type.
+ * - An `_include`d resource, a Bundle entry's resource and the like: as `Type?_id=<id>`.
+ */
+import type { FhirRequest } from '../../fhir/request.js';
+import type { SkipList } from './skip-list.js';
+
+export const ALWAYS_EXEMPT_TYPES: ReadonlySet<string> = new Set([
+  'Composition',
+  'Binary',
+  'ImplementationGuide',
+]);
+
+/** Types never judged by tags when they appear in a response (they describe the response itself). */
+const RESPONSE_ONLY_TYPES: ReadonlySet<string> = new Set(['OperationOutcome', 'Bundle', 'Parameters']);
+
+export class Exemptions {
+  constructor(private readonly skipList: SkipList) {}
+
+  /** True when `req` is not narrowed or checked at all. */
+  request(req: FhirRequest): boolean {
+    const type = req.resourceType;
+    if (type === undefined) return false;
+    if (ALWAYS_EXEMPT_TYPES.has(type)) return true;
+    // A conditional write picks its target by search, so it is exempt exactly when that search is.
+    if (req.conditional) return this.skipList.matches({ path: type, method: 'GET', query: req.query });
+    switch (req.interaction) {
+      case 'search-type':
+      case 'search-compartment':
+        return this.skipList.matches({ path: type, method: 'GET', query: req.query });
+      case 'history-type':
+      case 'operation-type':
+        return this.type(type);
+      default:
+        return req.id !== undefined && !req.conditional ? this.instance(type, req.id) : false;
+    }
+  }
+
+  /** True when any search on the bare type path is exempt. */
+  type(type: string): boolean {
+    return ALWAYS_EXEMPT_TYPES.has(type) || this.skipList.matches({ path: type, method: 'GET', query: [] });
+  }
+
+  /** True when the resource `type/id` may be seen without a tag of the user's scope. */
+  instance(type: string, id: string | undefined): boolean {
+    if (ALWAYS_EXEMPT_TYPES.has(type) || RESPONSE_ONLY_TYPES.has(type)) return true;
+    return this.skipList.matches({
+      path: type,
+      method: 'GET',
+      query: id === undefined ? [] : [{ name: '_id', value: id }],
+    });
+  }
+}

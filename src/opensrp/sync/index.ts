@@ -1,0 +1,79 @@
+/**
+ * The OpenSRP data access checker ("sync"), issue 3 and opensrp-plugins spec §3: which data an
+ * ANDROID_CLIENT user may sync, read and change, decided from the app's sync strategy and the
+ * user's assignment. WEB_CLIENT users are not narrowed.
+ *
+ * @example
+ * const sync = await createSyncAccess(ctx, readOpenSrpSettings(ctx.env));
+ * const decision = await sync.decide(request, openSrpUser(token));
+ */
+import { type AccessDecision, denied, type GatewayContext } from '../../access/contract.js';
+import { GatewayError } from '../../fhir/errors.js';
+import type { FhirRequest } from '../../fhir/request.js';
+import { clientRoleOf, type OpenSrpUser, ROLE } from '../claims.js';
+import type { OpenSrpSettings } from '../settings.js';
+import { bundleDecision } from './bundle.js';
+import { androidDecision, type DecisionDeps, webDecision } from './decide.js';
+import { Exemptions } from './exempt.js';
+import { LineageMaintainer } from './lineage.js';
+import { SyncLookups } from './resolver.js';
+import { loadSkipList } from './skip-list.js';
+
+export interface SyncAccess {
+  decide(req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision>;
+  /** The cached strategy, assignment and hierarchy lookups, for other OpenSRP parts to share. */
+  readonly lookups: SyncLookups;
+  readonly exemptions: Exemptions;
+}
+
+export type { Assignment } from './assignment.js';
+export type { LocationTree } from './locations.js';
+export { SyncLookups } from './resolver.js';
+export type { SyncScope } from './scope.js';
+export { GATEWAY_ONLY_PARAMS } from './scope.js';
+export type { SyncStrategy } from './strategy.js';
+
+/** Reads the skip-list once (ConfigError when the configured file is broken) and builds the checker. */
+export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSettings): Promise<SyncAccess> {
+  const exemptions = new Exemptions(loadSkipList(settings.skipListFile));
+  const lookups = new SyncLookups(ctx.fhirClient, settings);
+  const lineage = new LineageMaintainer(ctx.fhirClient, settings.tagSystems.lineage, ctx.logger, () =>
+    lookups.forgetLocations(),
+  );
+  const deps: DecisionDeps = { fhir: ctx.fhirClient, exempt: exemptions, lookups, lineage };
+
+  const decideOne = async (req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision> => {
+    const role = clientRoleOf(user);
+    if (role === undefined) {
+      return denied(
+        `The user must have exactly one of the client roles ${ROLE.webClient}, ${ROLE.androidClient}`,
+      );
+    }
+    if (role === ROLE.webClient) return webDecision(req, deps);
+    try {
+      return await androidDecision(req, user, deps);
+    } catch (error) {
+      // A token without a needed claim or a broken app config: the user's problem, not a crash.
+      if (error instanceof GatewayError && error.status < 500) {
+        return denied(error.message, deniedStatus(error.status));
+      }
+      throw error;
+    }
+  };
+
+  return {
+    lookups,
+    exemptions,
+    decide(req, user) {
+      if (req.interaction === 'batch' || req.interaction === 'transaction') {
+        if (clientRoleOf(user) === undefined) return decideOne(req, user);
+        return bundleDecision(req, (entry) => decideOne(entry, user));
+      }
+      return decideOne(req, user);
+    },
+  };
+}
+
+function deniedStatus(status: number): 400 | 401 | 403 | 404 {
+  return status === 400 || status === 401 || status === 404 ? status : 403;
+}
