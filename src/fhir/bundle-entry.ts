@@ -29,13 +29,17 @@ const CONDITION_HEADERS = {
 /** Headers of the enclosing request that describe its own body or conditions, not an entry's. */
 const OUTER_ONLY_HEADERS = ['content-type', 'content-length', ...Object.values(CONDITION_HEADERS)];
 
-/** The entries of a batch or transaction request, unparsed. 400 when `entry` is not an array. */
+/**
+ * The entries of a batch or transaction request, unparsed: [] for a Bundle without `entry` (valid
+ * FHIR), 400 when `entry` is there but not an array.
+ */
 export function bundleEntries(req: FhirRequest): unknown[] {
   if ((req.interaction !== 'batch' && req.interaction !== 'transaction') || req.body === undefined) {
     throw badRequest('Not a batch or transaction request', 'not_a_batch');
   }
   const bundle = req.body.json();
   const entries = isRecord(bundle) ? bundle['entry'] : undefined;
+  if (entries === undefined) return [];
   if (!Array.isArray(entries))
     throw badRequest(`The ${req.interaction} Bundle has no entry array`, 'invalid_bundle');
   return entries;

@@ -88,7 +88,7 @@ export const OPENSRP_VARIABLES: readonly ConfigVariable[] = [
     group: 'ops',
     description:
       'Seconds the OpenSRP caches (app config, assignments, hierarchies) keep an entry; `0` disables them. ' +
-      '`OPENSRP_CACHE_EXPIRY_SECONDS` is accepted too.',
+      'The legacy `openrsp_cache_timeout_seconds` and `OPENSRP_CACHE_EXPIRY_SECONDS` are accepted too.',
   },
   {
     name: 'OPENSRP_CLIENT_ROLE_CLIENTS',
@@ -117,11 +117,12 @@ function url(name: string, raw: string | undefined, fallback: string): string {
 
 /** Reads and validates the OpenSRP variables; throws ConfigError naming the variable. */
 export function readOpenSrpSettings(env: Readonly<Record<string, string | undefined>>): OpenSrpSettings {
-  const ttlName = env.opensrp_cache_timeout_seconds?.trim()
-    ? 'opensrp_cache_timeout_seconds'
-    : env.OPENSRP_CACHE_EXPIRY_SECONDS?.trim()
-      ? 'OPENSRP_CACHE_EXPIRY_SECONDS'
-      : undefined;
+  // Upstream's name, its legacy misspelling, and the name its README gives.
+  const ttlName = [
+    'opensrp_cache_timeout_seconds',
+    'openrsp_cache_timeout_seconds',
+    'OPENSRP_CACHE_EXPIRY_SECONDS',
+  ].find((name) => env[name]?.trim());
   const skipListFile = env.SYNC_FILTER_IGNORE_RESOURCES_FILE?.trim();
   return {
     tagSystems: {

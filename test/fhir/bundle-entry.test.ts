@@ -255,9 +255,9 @@ describe('bundleEntries', () => {
     }
   });
 
-  test('refuses a Bundle without an entry array, and a request that is no Bundle', () => {
+  test('a Bundle without entries has none; an entry that is no array and a request that is no Bundle are refused', () => {
     const empty = parse('POST', '', { body: { resourceType: 'Bundle', type: 'batch' } });
-    assertRefused(() => bundleEntries(empty), 400, 'invalid_bundle', /The batch Bundle has no entry array/);
+    assert.deepEqual(bundleEntries(empty), []);
     const wrong = parse('POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: {} } });
     assertRefused(() => bundleEntries(wrong), 400, 'invalid_bundle', /transaction Bundle has no entry array/);
     assertRefused(() => bundleEntries(parse('GET', '/Patient')), 400, 'not_a_batch', /Not a batch/);

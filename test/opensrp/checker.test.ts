@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { List } from '@medplum/fhirtypes';
 import { startFhirServer } from '../support/fhir-server.js';
 import { bearer, send } from '../support/http.js';
+import { startIssuer } from '../support/issuer.js';
 import { APP_IDS, buildOpenSrpDataset, PERSONAS, TAG_SYSTEMS } from '../support/opensrp-dataset.js';
 import { type Stack, startStack } from '../support/stack.js';
 
@@ -28,13 +29,7 @@ async function startPermission(env: Record<string, string> = {}): Promise<Stack>
     ],
   };
   await fhir.create(list);
-  let stack: Stack;
-  try {
-    stack = await startStack({ env: { ACCESS_CHECKER: 'permission', RUN_MODE: 'PROD', ...env }, fhir });
-  } catch (error) {
-    await fhir.close();
-    throw error;
-  }
+  const stack = await startStack({ env: { ACCESS_CHECKER: 'permission', RUN_MODE: 'PROD', ...env }, fhir });
   const close = stack.close;
   return {
     ...stack,
@@ -171,9 +166,21 @@ describe('permission checker, settings', () => {
   });
 
   test('a broken setting stops the start with the variable named', async () => {
-    await assert.rejects(
-      startPermission({ opensrp_cache_timeout_seconds: 'soon' }),
-      /opensrp_cache_timeout_seconds/,
-    );
+    const fhir = await startFhirServer();
+    // Our own issuer: startStack does not close the one it starts when the gateway fails to start.
+    const issuer = await startIssuer();
+    try {
+      await assert.rejects(
+        startStack({
+          env: { ACCESS_CHECKER: 'permission', opensrp_cache_timeout_seconds: 'soon' },
+          fhir,
+          issuer,
+        }),
+        /opensrp_cache_timeout_seconds/,
+      );
+    } finally {
+      await issuer.close();
+      await fhir.close();
+    }
   });
 });
