@@ -1,5 +1,6 @@
 // Runs every test file under test/ with node's own test runner (TypeScript through tsx).
-// Node 20's --test does not expand globs, so the file list is built here.
+// Node 20's --test does not expand globs, so the file list is built here. --test-force-exit ends a
+// file's process once its tests are done, so a stray keep-alive socket cannot stall the whole run.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=2', '--test-reporter=spec', ...files],
   { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
 );
 process.exit(result.status ?? 1);
