@@ -133,6 +133,8 @@ export interface PluginRouteRequest {
 export interface PluginRouteResponse {
   readonly status: number;
   readonly body: unknown;
+  /** The body already serialized as JSON (e.g. from a cache); sent as is instead of `body`. */
+  readonly serialized?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

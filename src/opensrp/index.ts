@@ -59,6 +59,7 @@ export const permissionChecker: AccessCheckerFactory = {
       assignments: sync.lookups.assignments,
       strategies: sync.lookups.strategies,
       hierarchies: new TtlCache<LocationTree>(settings.cacheTtlSeconds),
+      treeAnswers: new TtlCache<string>(settings.cacheTtlSeconds, 100),
     };
     for (const route of openSrpRoutes(ctx, settings, caches)) app.route(route);
   },

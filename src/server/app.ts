@@ -234,7 +234,7 @@ function registerPluginRoutes(
         });
         reply.code(result.status).type(FHIR_JSON);
         if (result.headers) reply.headers(result.headers);
-        return JSON.stringify(result.body);
+        return result.serialized ?? JSON.stringify(result.body);
       },
     });
   }

@@ -23,6 +23,8 @@ export interface EndpointCaches {
   readonly hierarchies: TtlCache<LocationTree>;
   /** By `fhir_core_app_id`. */
   readonly strategies: TtlCache<SyncStrategy>;
+  /** Serialized tree answers (megabytes for large hierarchies), by roots and filters. */
+  readonly treeAnswers: TtlCache<string>;
 }
 
 export function createEndpointCaches(ttlSeconds: number): EndpointCaches {
@@ -30,6 +32,7 @@ export function createEndpointCaches(ttlSeconds: number): EndpointCaches {
     assignments: new TtlCache(ttlSeconds),
     hierarchies: new TtlCache(ttlSeconds),
     strategies: new TtlCache(ttlSeconds),
+    treeAnswers: new TtlCache(ttlSeconds, 100),
   };
 }
 

@@ -44,8 +44,14 @@ async function locationHierarchyAnswer(
   requireLocationRead(caller);
   const params = parseHierarchyParams(req.query);
   const roots = await rootsOf(ctx, caller, params);
-  const body = params.listMode ? await listBody(ctx, req, params, roots) : await treeBody(ctx, params, roots);
-  return { status: 200, body };
+  if (params.listMode) return { status: 200, body: await listBody(ctx, req, params, roots) };
+  // Authorization is settled above; a tree answer depends only on the roots and the filters.
+  const { paging: _paging, ...filters } = params;
+  const key = JSON.stringify({ roots: roots.ids, filters });
+  const serialized = await ctx.caches.treeAnswers.getOrLoad(key, async () =>
+    JSON.stringify(await treeBody(ctx, params, roots)),
+  );
+  return { status: 200, body: undefined, serialized };
 }
 
 async function rootsOf(ctx: EndpointContext, caller: Caller, params: HierarchyParams): Promise<Roots> {

@@ -15,9 +15,19 @@ export interface SyncScope {
 /** Params the gateway reads itself and never forwards (spec §3.4, §3.8.1; the Java plugin forwards them). */
 export const GATEWAY_ONLY_PARAMS = ['_syncLocations', 'filter_mode_lineage', 'mode'] as const;
 
-/** `system|id1,system|id2,…` over every system: one OR-list, as the Java plugin writes it. */
+const tagValues = new WeakMap<SyncScope, string>();
+
+/**
+ * `system|id1,system|id2,…` over every system: one OR-list, as the Java plugin writes it. Built
+ * once per scope (scopes are cached), since it runs on every narrowed request.
+ */
 export function scopeTagValue(scope: SyncScope): string {
-  return scope.systems.flatMap((system) => [...scope.ids].map((id) => `${system}|${id}`)).join(',');
+  let value = tagValues.get(scope);
+  if (value === undefined) {
+    value = scope.systems.flatMap((system) => [...scope.ids].map((id) => `${system}|${id}`)).join(',');
+    tagValues.set(scope, value);
+  }
+  return value;
 }
 
 /**

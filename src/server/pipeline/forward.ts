@@ -35,17 +35,19 @@ export function forward(
     headers['x-forwarded-host'] = exchange.headers['x-forwarded-host'];
   }
 
-  if (isSearch(req) && (req.method === 'POST' || tooLong(backend, req, options))) {
+  if (isSearch(req)) {
+    // The query is serialized once: narrowed searches can carry tens of kilobytes of `_tag`.
     const path = formatPath(req);
-    const searchPath = path.endsWith('_search') ? path : path === '' ? '_search' : `${path}/_search`;
-    headers['content-type'] = FORM;
-    return backend.send({
-      method: 'POST',
-      target: `/${searchPath}`,
-      headers,
-      body: formatQuery(req.query),
-      signal: exchange.signal,
-    });
+    const query = formatQuery(req.query);
+    const tooLong = backend.baseUrl.length + path.length + query.length + 2 > options.maxUpstreamUrlLength;
+    if (req.method === 'POST' || tooLong) {
+      const searchPath = path.endsWith('_search') ? path : path === '' ? '_search' : `${path}/_search`;
+      headers['content-type'] = FORM;
+      return backend.send({ method: 'POST', target: `/${searchPath}`, headers, body: query, signal: exchange.signal });
+    }
+    delete headers['content-type'];
+    const target = query === '' ? `/${path}` : `/${path}?${query}`;
+    return backend.send({ method: req.method, target, headers, signal: exchange.signal });
   }
   if (!req.body) delete headers['content-type'];
   else if (mediaTypeOf(headers['content-type']) !== req.body.mediaType)
@@ -57,9 +59,4 @@ export function forward(
     ...(req.body ? { body: req.body.bytes } : {}),
     signal: exchange.signal,
   });
-}
-
-function tooLong(backend: Backend, req: FhirRequest, options: ForwardOptions): boolean {
-  if (req.method !== 'GET') return false;
-  return backend.baseUrl.length + upstreamTarget(req).length > options.maxUpstreamUrlLength;
 }
