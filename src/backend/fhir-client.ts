@@ -87,7 +87,10 @@ export class BackendFhirClient implements FhirClient {
   }
 
   /** A search sent as a form body, so that thousands of ids fit in one request. */
-  private postSearch(resourceType: string, query: readonly QueryParam[]): Promise<{ status: number; body: unknown }> {
+  private postSearch(
+    resourceType: string,
+    query: readonly QueryParam[],
+  ): Promise<{ status: number; body: unknown }> {
     const form = new URLSearchParams(query.map((p): [string, string] => [p.name, p.value])).toString();
     return this.request('POST', `/${resourceType}/_search`, {
       body: form,

@@ -63,6 +63,11 @@ function partialMatchLength(data: Buffer, needle: Buffer, start: number): number
   return 0;
 }
 
+/** Replaces every occurrence in a whole buffer (small bodies read at once). */
+export function replaceInBuffer(data: Buffer, from: string, to: string): Buffer {
+  return replaceAll(data, Buffer.from(from), Buffer.from(to), false).output;
+}
+
 /** Replaces every occurrence in a whole string (headers, buffered bodies). */
 export function replaceInString(text: string, from: string, to: string): string {
   return text.includes(from) ? text.split(from).join(to) : text;

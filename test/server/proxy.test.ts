@@ -149,6 +149,48 @@ describe('proxying through the gateway', () => {
     }
   });
 
+  test('large and chunked bodies stream through the rewriter; small ones are rewritten whole', async () => {
+    const base = backendBase();
+    const entry = (i: number) =>
+      `{"fullUrl":"${base}/Patient/p${i}","resource":{"resourceType":"Patient","id":"p${i}"}}`;
+    stack.fhir.intercept((req, res) => {
+      if (!req.url.includes('name=big') && !req.url.includes('name=small')) return false;
+      const count = req.url.includes('name=big') ? 3000 : 3;
+      const body = `{"resourceType":"Bundle","type":"searchset","entry":[${Array.from({ length: count }, (_, i) => entry(i)).join(',')}]}`;
+      if (count === 3) {
+        res.writeHead(200, {
+          'content-type': 'application/fhir+json',
+          'content-length': Buffer.byteLength(body),
+        });
+        res.end(body);
+        return true;
+      }
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      // Odd-sized writes, so that base URLs are cut at chunk borders.
+      for (let at = 0; at < body.length; at += 997) res.write(body.slice(at, at + 997));
+      res.end();
+      return true;
+    });
+    try {
+      for (const [name, count] of [
+        ['big', 3000],
+        ['small', 3],
+      ] as const) {
+        const res = await send(stack.gatewayUrl, {
+          path: `/fhir/Patient?name=${name}`,
+          headers: bearer(token),
+        });
+        assert.equal(res.status, 200);
+        assertNoBackendUrl(res);
+        const bundle = res.json() as { entry: { fullUrl: string }[] };
+        assert.equal(bundle.entry.length, count);
+        assert.ok(bundle.entry.every((e, i) => e.fullUrl === `${stack.fhirBase}/Patient/p${i}`));
+      }
+    } finally {
+      stack.fhir.intercept(undefined);
+    }
+  });
+
   test('backend error status and body pass through, rewritten', async () => {
     const res = await send(stack.gatewayUrl, {
       path: '/fhir/Patient/does-not-exist',

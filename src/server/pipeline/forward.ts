@@ -43,7 +43,13 @@ export function forward(
     if (req.method === 'POST' || tooLong) {
       const searchPath = path.endsWith('_search') ? path : path === '' ? '_search' : `${path}/_search`;
       headers['content-type'] = FORM;
-      return backend.send({ method: 'POST', target: `/${searchPath}`, headers, body: query, signal: exchange.signal });
+      return backend.send({
+        method: 'POST',
+        target: `/${searchPath}`,
+        headers,
+        body: query,
+        signal: exchange.signal,
+      });
     }
     delete headers['content-type'];
     const target = query === '' ? `/${path}` : `/${path}?${query}`;

@@ -12,7 +12,7 @@ import type { UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, RESPONSE_HEADERS_TO_KEEP, URL_HEADERS } from '../../backend/headers.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
-import { ReplaceStream, replaceInString } from '../url-rewrite.js';
+import { ReplaceStream, replaceInBuffer, replaceInString } from '../url-rewrite.js';
 import type { Exchange } from './exchange.js';
 
 const gzip = promisify(gzipCallback);
@@ -61,6 +61,16 @@ export async function respond(
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
+  if (decoded === upstream.body && isSmall(upstream)) {
+    // A small body is cheaper to read whole and rewrite once than to pass through a transform stream.
+    const bytes = replaceInBuffer(
+      Buffer.from(await upstream.body.arrayBuffer()),
+      backendBaseUrl,
+      exchange.baseUrl,
+    );
+    return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
+  }
+
   let body: Readable = decoded.pipe(new ReplaceStream(backendBaseUrl, exchange.baseUrl));
   decoded.on('error', (error) => body.destroy(error));
   if (wantsGzip) {
@@ -69,6 +79,13 @@ export async function respond(
     body = body.pipe(compressed);
   }
   return { status, headers, body };
+}
+
+const SMALL_BODY_BYTES = 64 * 1024;
+
+function isSmall(upstream: UpstreamResponse): boolean {
+  const length = Number(upstream.headers['content-length']);
+  return Number.isInteger(length) && length <= SMALL_BODY_BYTES;
 }
 
 /** The backend was asked for identity encoding; decode anyway if it compressed. */
