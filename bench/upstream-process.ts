@@ -14,6 +14,7 @@ import { LocationIndex } from './location-index.js';
 import { openSrpWorldResources, TREE_10K, TREE_1K } from './opensrp-setup.js';
 import { announceReady } from './processes.js';
 import { LARGE_COUNT, patientSearchset, SMALL_COUNT } from './searchset.js';
+import type { UpstreamStats } from './gateways.js';
 
 const STREAM_CHUNK = Buffer.alloc(64 * 1024, 'x');
 const lookupTo = process.env.LOOKUP_TO?.replace(/\/+$/, '');
@@ -22,16 +23,7 @@ const locations = process.env.TREE
   ? new LocationIndex(openSrpWorldResources(process.env.TREE === '10k' ? TREE_10K : TREE_1K).resources)
   : undefined;
 
-interface Stats {
-  patientSearches: number;
-  withTag: number;
-  lastTagValues: number;
-  lastMethod: string;
-  lookups: number;
-  /** Wall time during which at least one lookup was in flight (lookups may overlap). */
-  lookupMs: number;
-  lookupsByType: Record<string, number>;
-}
+type Stats = UpstreamStats;
 const freshStats = (): Stats => ({
   patientSearches: 0,
   withTag: 0,
