@@ -68,8 +68,11 @@ export async function androidDecision(
         ? narrowed(req, deps, await visibility())
         : writeById(req, deps, await visibility());
     case 'create':
-      // Creating needs only the role: the client tags what it creates (spec §3.7).
-      return grant(req, deps, undefined, undefined);
+      // Creating needs only the role: the client tags what it creates (spec §3.7). A conditional
+      // create (If-None-Exist) that matches answers with the existing resource: hold it to the scope.
+      return req.headers['if-none-exist'] === undefined
+        ? grant(req, deps, undefined, undefined)
+        : grant(req, deps, undefined, conditionalCreateCheck(await visibility()));
     default:
       return denied(
         `${describe(req)} cannot be narrowed to the user's assignment; ANDROID_CLIENT users must ask for one resource type`,
@@ -97,6 +100,21 @@ function readCheck(req: FhirRequest, visibility: Visibility): PostProcess {
   return async (_req, res) => {
     if (!visibility.visible(res.json())) throw hidden(req);
     return undefined;
+  };
+}
+
+/** 201 is the client's own new resource; 200 is an existing match, which must be in scope. */
+function conditionalCreateCheck(visibility: Visibility): PostProcess {
+  return async (_req, res) => {
+    if (res.status === 201 || res.text().trim() === '') return undefined;
+    const body = res.json() as { resourceType?: unknown } | null;
+    if (body === null || body?.resourceType === 'OperationOutcome' || visibility.visible(body))
+      return undefined;
+    throw new GatewayError(
+      412,
+      'conditional_match_out_of_scope',
+      "A resource matching If-None-Exist exists outside the user's assignment",
+    );
   };
 }
 

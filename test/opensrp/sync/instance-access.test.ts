@@ -113,6 +113,31 @@ describe('requests on one resource are held to the sync scope', () => {
     assert.equal(response.status, 201);
   });
 
+  test('improvement: a conditional create that matches an out-of-scope resource does not return it', async () => {
+    const body = { resourceType: 'Patient', name: [{ family: 'Probe' }] };
+    const hiddenMatch = await s.call(token, 'Patient', {
+      method: 'POST',
+      body,
+      headers: { 'if-none-exist': `_id=${outside}` },
+    });
+    assert.equal(hiddenMatch.status, 412, hiddenMatch.text);
+    assert.equal(hiddenMatch.json().resourceType, 'OperationOutcome');
+    assert.ok(!hiddenMatch.text.includes(`Family-${outside}`), 'the out-of-scope resource is not disclosed');
+    const visibleMatch = await s.call(token, 'Patient', {
+      method: 'POST',
+      body,
+      headers: { 'if-none-exist': `_id=${inside}` },
+    });
+    assert.equal(visibleMatch.status, 200, visibleMatch.text);
+    assert.equal(visibleMatch.json().id, inside);
+    const noMatch = await s.call(token, 'Patient', {
+      method: 'POST',
+      body,
+      headers: { 'if-none-exist': '_id=nobody-has-this-id' },
+    });
+    assert.equal(noMatch.status, 201, noMatch.text);
+  });
+
   test('instance operation on an out-of-scope resource → 404 and the operation is not forwarded', async () => {
     const response = await s.call(token, `Patient/${outside}/$everything`);
     assert.equal(response.status, 404);
