@@ -168,7 +168,7 @@ function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: bo
     headers,
     ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
     baseUrl: gatewayBaseUrl(request, trustProxy),
-    remoteAddress: request.ip,
+    remoteAddress: request.socket.remoteAddress ?? request.ip,
     signal: controller.signal,
   };
 }
