@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../fhir/errors.js';
@@ -11,13 +12,16 @@ export interface BackendOptions {
   connections?: number;
 }
 
+/** Aborts the upstream request: an AbortSignal, or an EventEmitter that emits `abort` (undici accepts both). */
+export type UpstreamSignal = AbortSignal | EventEmitter;
+
 export interface UpstreamRequest {
   method: string;
   /** Target below the backend base, starting with `/` (e.g. `/Patient?name=x`), or '' for the base. */
   target: string;
   headers: Record<string, string>;
   body?: Buffer | string;
-  signal?: AbortSignal;
+  signal?: UpstreamSignal;
 }
 
 export interface UpstreamResponse {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import cors from '@fastify/cors';
 import Fastify, {
   LogController,
@@ -152,9 +153,11 @@ function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: bo
     reply.header('connection', 'close');
     throw new GatewayError(400, 'unexpected_body', `A ${request.method} request must not have a body`);
   }
-  const controller = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+  // An EventEmitter is undici's cheap alternative to an AbortSignal (an AbortController costs
+  // several microseconds per request, measurable on the pass-through path).
+  const aborted = new EventEmitter();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) aborted.emit('abort');
   });
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
@@ -169,7 +172,7 @@ function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: bo
     ...(Buffer.isBuffer(request.body) ? { body: request.body } : {}),
     baseUrl: gatewayBaseUrl(request, trustProxy),
     remoteAddress: request.socket.remoteAddress ?? request.ip,
-    signal: controller.signal,
+    signal: aborted,
   };
 }
 

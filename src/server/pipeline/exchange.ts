@@ -1,4 +1,5 @@
 import type { GrantedDecision, VerifiedToken } from '../../access/contract.js';
+import type { UpstreamSignal } from '../../backend/backend.js';
 import type { FhirRequest } from '../../fhir/request.js';
 
 /** One client request on its way through the pipeline, free of framework types. */
@@ -14,7 +15,7 @@ export interface Exchange {
   readonly baseUrl: string;
   readonly remoteAddress: string;
   /** Aborted when the client goes away before the answer is complete. */
-  readonly signal: AbortSignal;
+  readonly signal: UpstreamSignal;
   /** Filled by the stages, for logs and metrics. */
   fhir?: FhirRequest;
   token?: VerifiedToken;

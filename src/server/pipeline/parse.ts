@@ -7,7 +7,7 @@ export function parse(exchange: Exchange): FhirRequest {
   return parseFhirRequest({
     method: exchange.method,
     target: exchange.target,
-    headers: { ...exchange.headers },
+    headers: exchange.headers,
     ...(exchange.body && exchange.body.length > 0 ? { body: exchange.body } : {}),
   });
 }
