@@ -33,7 +33,8 @@ export async function startGateway(
   env: { PROXY_TO: string; TOKEN_ISSUER: string; ACCESS_CHECKER: string } & Record<string, string>,
   plan: Plan,
 ): Promise<GatewayChild> {
-  const execArgv: string[] = [];
+  // Extra node flags for the gateway processes, e.g. BENCH_GATEWAY_NODE_FLAGS=--max-semi-space-size=4.
+  const execArgv: string[] = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
   if (plan.profile) {
     // One folder per gateway: every thread (main, ESM loader) writes its own profile there.
     const dir = join(RESULTS_DIR, 'profiles', label);
