@@ -12,7 +12,7 @@
 
 import { GatewayError, badRequest } from './errors.js';
 import { isFhirId, isOperationName } from './ids.js';
-import type { HttpMethod, Interaction, QueryParam } from './request.js';
+import type { FhirRequest, HttpMethod, Interaction, QueryParam } from './request.js';
 import { isResourceType } from './resource-types.js';
 import { quoted } from './url-text.js';
 
@@ -25,16 +25,14 @@ const COMPARTMENT_OWNERS: ReadonlySet<string> = new Set([
   'Device',
 ]);
 
-export interface Route {
+/** What the path and method say; the body and query complete it into a FhirRequest. */
+export type Route = Pick<
+  FhirRequest,
+  'resourceType' | 'id' | 'versionId' | 'compartment' | 'operation' | 'conditional'
+> & {
   /** `batch-or-transaction` until the body says which (see body-rules.ts). */
   readonly interaction: Interaction | 'batch-or-transaction';
-  readonly resourceType?: string;
-  readonly id?: string;
-  readonly versionId?: string;
-  readonly compartment?: { readonly resourceType: string; readonly id: string };
-  readonly operation?: string;
-  readonly conditional: boolean;
-}
+};
 
 type Verb = Exclude<HttpMethod, 'HEAD'>;
 
