@@ -18,6 +18,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { Exchange } from './pipeline/exchange.js';
 import { handleFhirRequest, type PipelineDeps } from './pipeline/index.js';
 import { requestIdOf } from './request-id.js';
+import { contentCodings, decodeBody } from './request-encoding.js';
 
 export interface AppOptions {
   readonly deps: PipelineDeps;
@@ -78,9 +79,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.decorateRequest('exchange', undefined);
 
+  // Content-Encoding is undone first, so everything after (and the backend) sees the decoded bytes;
+  // the body limit then counts decoded bytes, layer by layer (request-encoding.ts).
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const header = request.headers['content-encoding'];
+    if (header === undefined) return payload;
+    delete request.headers['content-encoding'];
+    const codings = declaresBody(request) ? contentCodings(header) : [];
+    return codings.length === 0 ? payload : decodeBody(payload, codings, options.bodyLimitBytes);
+  });
+
   // Bodies are kept as bytes; the FHIR parser decides what it accepts (415 there, not here).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    // Fastify checked the declared length against the wire bytes; from here on it is the decoded one.
+    if (request.headers['content-length'] !== undefined && Buffer.isBuffer(body))
+      request.headers['content-length'] = String(body.length);
+    done(null, body);
+  });
 
   await app.register(cors, {
     origin: options.corsAllowOrigin === '*' ? '*' : options.corsAllowOrigin.split(',').map((o) => o.trim()),
