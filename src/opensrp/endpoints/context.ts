@@ -3,9 +3,10 @@
  * caller as the verified token describes them.
  */
 import type { FhirClient, PluginRouteRequest } from '../../access/contract.js';
-import { GatewayError } from '../../fhir/errors.js';
+import { forbidden, GatewayError } from '../../fhir/errors.js';
 import { TtlCache } from '../cache.js';
-import { type OpenSrpUser, openSrpUser } from '../claims.js';
+import { CLIENT_ROLE_MESSAGE } from '../checker.js';
+import { type ClientRole, clientRoleOf, type OpenSrpUser, openSrpUser, ROLE } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';
 import { type Assignment, resolveAssignment } from '../sync/assignment.js';
 import type { LocationTree } from '../sync/locations.js';
@@ -42,11 +43,14 @@ export interface EndpointContext {
   readonly caches: EndpointCaches;
 }
 
-/** The caller; 401 when the token names no subject (the endpoints key everything on it). */
-export function callerOf(
-  req: PluginRouteRequest,
-  settings: OpenSrpSettings,
-): OpenSrpUser & { keycloakId: string } {
+export type Caller = OpenSrpUser & { readonly keycloakId: string; readonly clientRole: ClientRole };
+
+/**
+ * The caller, holding what the Java endpoints need for the caller's own data: a subject (401
+ * without one; the endpoints key everything on it) and exactly one client role (403 otherwise,
+ * as on every /fhir request). No resource role is needed (issue 7: GET_LOCATION is not).
+ */
+export function callerOf(req: PluginRouteRequest, settings: OpenSrpSettings): Caller {
   if (!req.token) throw new GatewayError(401, 'missing_token', 'No Authorization header provided');
   const user = openSrpUser(req.token, settings.clientRoleClients);
   if (!user.keycloakId) {
@@ -56,7 +60,12 @@ export function callerOf(
       'The token has no subject (sub): the user cannot be identified',
     );
   }
-  return user as OpenSrpUser & { keycloakId: string };
+  const clientRole = clientRoleOf(user);
+  if (clientRole === undefined) {
+    const has = [ROLE.androidClient, ROLE.webClient].filter((role) => user.roles.has(role));
+    throw forbidden(`${CLIENT_ROLE_MESSAGE}; the token has ${has.length === 0 ? 'neither' : 'both'}`);
+  }
+  return { ...user, keycloakId: user.keycloakId, clientRole };
 }
 
 export function assignmentOf(ctx: EndpointContext, keycloakId: string): Promise<Assignment> {

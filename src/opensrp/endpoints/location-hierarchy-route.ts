@@ -12,16 +12,21 @@ import { ROLE } from '../claims.js';
 import type { LocationTree } from '../sync/locations.js';
 import { searchByValues } from '../sync/search.js';
 import { resolveSyncStrategy } from '../sync/strategy.js';
-import { assignmentOf, callerOf, type EndpointContext, endpointUrl, requestUrl } from './context.js';
+import {
+  assignmentOf,
+  type Caller,
+  callerOf,
+  type EndpointContext,
+  endpointUrl,
+  requestUrl,
+} from './context.js';
 import { locationFilter } from './location-filters.js';
 import { type HierarchyParams, parseHierarchyParams } from './location-hierarchy-params.js';
 import { locationHierarchy } from './location-hierarchy-shape.js';
-import { assignedLocationIds, expandedTree, requireInScope, requireLocationRead } from './location-scope.js';
+import { assignedLocationIds, expandedTree, requireInScope } from './location-scope.js';
 import { pageLinks, pageStart } from './paging.js';
 
 export const LOCATION_HIERARCHY_PATH = '/LocationHierarchy';
-
-type Caller = ReturnType<typeof callerOf>;
 
 interface Roots {
   readonly ids: readonly string[];
@@ -41,7 +46,6 @@ async function locationHierarchyAnswer(
   req: PluginRouteRequest,
 ): Promise<PluginRouteResponse> {
   const caller = callerOf(req, ctx.settings);
-  requireLocationRead(caller);
   const params = parseHierarchyParams(req.query);
   const roots = await rootsOf(ctx, caller, params);
   if (params.listMode) return { status: 200, body: await listBody(ctx, req, params, roots) };

@@ -1,11 +1,11 @@
 /**
- * Who may ask /LocationHierarchy for what (a fix: the Java endpoint checks nothing but the token).
+ * Who may ask /LocationHierarchy for what (the Java endpoint checks nothing but the token).
  *
- * - Every caller needs a role to read Locations: GET_LOCATION or MANAGE_LOCATION (403).
- * - Hierarchies of explicitly named Locations (`_id`, `_syncLocations`) are unrestricted for
- *   WEB_CLIENT users (who read every Location through /fhir too), ALL_LOCATIONS and SUPERVISOR.
- *   Anyone else may name only Locations in their own assignment tree (the assigned Locations and
- *   everything below them); naming any other Location is a 403 that names it.
+ * - The caller's own assignment tree (the assigned Locations and everything below them) needs
+ *   only what `callerOf` checks: a subject and one client role, as upstream (issue 7).
+ * - Naming (`_id`, `_syncLocations`) a Location outside that tree needs WEB_CLIENT, ALL_LOCATIONS
+ *   or SUPERVISOR, and a role to read Locations (GET_LOCATION or MANAGE_LOCATION); otherwise a
+ *   403 that names the Locations outside.
  */
 import type { Location } from '@medplum/fhirtypes';
 import { forbidden } from '../../fhir/errors.js';
@@ -14,30 +14,21 @@ import { hasPermission } from '../permissions.js';
 import type { Assignment } from '../sync/assignment.js';
 import { expandLocations, type LocationTree, treeIds } from '../sync/locations.js';
 import { distinct } from '../sync/search.js';
-import { assignmentOf, type EndpointContext } from './context.js';
-
-/** @throws GatewayError 403 without a Location read role. */
-export function requireLocationRead(user: OpenSrpUser): void {
-  if (!hasPermission(user.roles, { verb: 'GET', resourceType: 'Location' })) {
-    throw forbidden(
-      'User is not authorized to read the location hierarchy: needs role GET_LOCATION or MANAGE_LOCATION',
-    );
-  }
-}
+import { assignmentOf, type Caller, type EndpointContext } from './context.js';
 
 /** True when the user may ask for the hierarchy of any Location. */
 export function seesAllLocations(user: OpenSrpUser): boolean {
-  return (
+  const reachesOut =
     clientRoleOf(user) === ROLE.webClient ||
     user.roles.has(ROLE.allLocations) ||
-    user.roles.has(ROLE.supervisor)
-  );
+    user.roles.has(ROLE.supervisor);
+  return reachesOut && hasPermission(user.roles, { verb: 'GET', resourceType: 'Location' });
 }
 
 /** @throws GatewayError 403 naming the ids outside the caller's assignment tree. */
 export async function requireInScope(
   ctx: EndpointContext,
-  user: OpenSrpUser & { keycloakId: string },
+  user: Caller,
   ids: readonly string[],
 ): Promise<void> {
   if (ids.length === 0 || seesAllLocations(user)) return;
@@ -46,7 +37,8 @@ export async function requireInScope(
   if (outside.length > 0) {
     throw forbidden(
       `User is not authorized to read the hierarchy of Location ${outside.join(', ')}: ` +
-        `outside the user's assigned locations (needs role ${ROLE.allLocations})`,
+        `outside the user's assigned locations (needs role ${ROLE.webClient}, ${ROLE.allLocations} ` +
+        `or ${ROLE.supervisor}, and GET_LOCATION or MANAGE_LOCATION)`,
     );
   }
 }

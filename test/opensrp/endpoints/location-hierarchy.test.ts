@@ -1,7 +1,8 @@
 /**
  * GET /LocationHierarchy over real HTTP (spec §4.2, §6.2), named after upstream's
- * LocationHierarchyEndpointHelperTest where a case mirrors one, plus the fixes: a Location read
- * role, assignment-bound `_id`/`_syncLocations` for Android users, 400 for bad parameters.
+ * LocationHierarchyEndpointHelperTest where a case mirrors one, plus the fixes: the own tree
+ * needs only a token and one client role (issue 7), other Locations need a Location read role
+ * and WEB_CLIENT, ALL_LOCATIONS or SUPERVISOR, 400 for bad parameters.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -232,11 +233,14 @@ describe('LocationHierarchyEndpointHelperTest', () => {
 });
 
 describe('LocationHierarchy authorization (fix: upstream checks nothing but the token)', () => {
-  test('a token without GET_LOCATION or MANAGE_LOCATION is refused', async () => {
+  test('naming a Location outside the own tree needs GET_LOCATION or MANAGE_LOCATION, even for WEB_CLIENT', async () => {
     const res = await gw.get('/LocationHierarchy?_id=loc-country', { roles: ['WEB_CLIENT', 'GET_PATIENT'] });
     assert.equal(res.status, 403);
     assert.match(res.text, /GET_LOCATION or MANAGE_LOCATION/);
-    assert.deepEqual(gw.forwarded(), []);
+    assert.deepEqual(
+      gw.forwarded().filter((r) => r.includes('loc-country')),
+      [],
+    );
     assert.equal(
       (await gw.get('/LocationHierarchy?_id=loc-country', { roles: ['WEB_CLIENT', 'MANAGE_LOCATION'] }))
         .status,
@@ -257,10 +261,14 @@ describe('LocationHierarchy authorization (fix: upstream checks nothing but the 
     assert.doesNotMatch(selected.text, /loc-d1-f1[^-]/);
   });
 
-  test('ALL_LOCATIONS and SUPERVISOR users may name any Location', async () => {
+  test('ALL_LOCATIONS and SUPERVISOR users may name any Location (with a Location read role)', async () => {
     for (const role of ['ALL_LOCATIONS', 'SUPERVISOR']) {
       const res = await gw.get('/LocationHierarchy?_id=loc-country', { roles: [...ANDROID, role] });
       assert.equal(res.status, 200, role);
+      const without = await gw.get('/LocationHierarchy?_id=loc-country', {
+        roles: ['ANDROID_CLIENT', 'GET_PATIENT', role],
+      });
+      assert.equal(without.status, 403, role);
     }
   });
 
@@ -286,5 +294,97 @@ describe('LocationHierarchy authorization (fix: upstream checks nothing but the 
       assigned.entry?.map((e) => e.resource.id),
       dataset.subtreeOf(PERSONAS.worker.facility),
     );
+  });
+});
+
+describe('issue 7: the own tree needs a token and one client role, no GET_LOCATION', () => {
+  const APP_USER = ['ANDROID_CLIENT', 'GET_PATIENT'];
+  const own = PERSONAS.worker.facility;
+  const ownTree = dataset.subtreeOf(own);
+
+  async function asAppUser(query: string, roles: readonly string[] = APP_USER) {
+    return gw.get(`/LocationHierarchy${query}`, { roles });
+  }
+
+  test('?_id=<own> answers the tree in the documented shape', async () => {
+    const res = await asAppUser(`?_id=${own}`);
+    assert.equal(res.status, 200, res.text);
+    const body = res.json() as unknown as HierarchyBundle;
+    assert.deepEqual(Object.keys(body).sort(), ['entry', 'resourceType', 'total']);
+    assert.equal(body.total, 1);
+    const hierarchy = body.entry![0]!.resource;
+    assert.equal(hierarchy.resourceType, 'LocationHierarchy');
+    assert.equal(hierarchy.locationId, own);
+    const root = hierarchy.LocationHierarchyTree!.locationsHierarchy.listOfNodes.treeNode[0]!;
+    assert.equal(root.nodeId, `Location/${own}`);
+    assert.deepEqual(
+      childIds(root),
+      ownTree.slice(1).map((id) => `Location/${id}`),
+    );
+  });
+
+  test('?_id=<own>&mode=list answers the paged list, and _summary=count its total', async () => {
+    const listed = await asAppUser(`?_id=${own}&mode=list&_count=100`);
+    assert.equal(listed.status, 200, listed.text);
+    const body = listed.json() as unknown as ListBundle;
+    assert.equal(body.total, ownTree.length);
+    assert.deepEqual(
+      body.entry?.map((e) => e.resource.id),
+      ownTree,
+    );
+    assert.equal(body.link[0]!.relation, 'self');
+
+    const counted = await asAppUser(`?_id=${own}&mode=list&_summary=count`);
+    assert.equal(counted.status, 200, counted.text);
+    const count = counted.json() as unknown as ListBundle;
+    assert.equal(count.type, 'searchset');
+    assert.equal(count.total, ownTree.length);
+    assert.equal(count.entry, undefined);
+  });
+
+  test('a Location below the own assignment, and the forms without _id, are served too', async () => {
+    assert.equal((await asAppUser(`?_id=${ownTree[1]}`)).status, 200);
+    const assigned = await asAppUser('');
+    assert.equal(assigned.status, 200, assigned.text);
+    assert.equal((assigned.json() as unknown as HierarchyBundle).entry![0]!.resource.locationId, own);
+    const counted = await asAppUser('?mode=list&_summary=count');
+    assert.equal(counted.status, 200, counted.text);
+    assert.equal((counted.json() as unknown as ListBundle).total, ownTree.length);
+  });
+
+  test('another tree is a 403 OperationOutcome in every form, and is never searched', async () => {
+    for (const query of [
+      '?_id=loc-d2-f1',
+      '?_id=loc-d2-f1&mode=list',
+      '?_id=loc-d2-f1&mode=list&_summary=count',
+      '?mode=list&_syncLocations=loc-d2-f1',
+      '?_id=loc-d1',
+    ]) {
+      const res = await asAppUser(query);
+      assert.equal(res.status, 403, query);
+      const outcome = res.json() as { resourceType: string; issue: { diagnostics: string }[] };
+      assert.equal(outcome.resourceType, 'OperationOutcome', query);
+      assert.match(outcome.issue[0]!.diagnostics, /outside the user's assigned locations/, query);
+      assert.deepEqual(
+        gw.forwarded().filter((r) => r.includes('loc-d2')),
+        [],
+        query,
+      );
+    }
+  });
+
+  test('no client role, or both, is a 403 naming them', async () => {
+    for (const roles of [['GET_LOCATION'], ['ANDROID_CLIENT', 'WEB_CLIENT', 'GET_LOCATION']]) {
+      const res = await asAppUser(`?_id=${own}`, roles);
+      assert.equal(res.status, 403, roles.join());
+      assert.match(res.text, /exactly one of the roles ANDROID_CLIENT and WEB_CLIENT/);
+      assert.deepEqual(gw.forwarded(), []);
+    }
+  });
+
+  test('a WEB_CLIENT user without GET_LOCATION gets the own tree, nothing outside', async () => {
+    const webUser = ['WEB_CLIENT', 'GET_PATIENT'];
+    assert.equal((await asAppUser(`?_id=${own}&mode=list&_summary=count`, webUser)).status, 200);
+    assert.equal((await asAppUser('?_id=loc-d2-f1', webUser)).status, 403);
   });
 });

@@ -1,12 +1,21 @@
 /**
  * GET /PractitionerDetail over real HTTP (spec §4.1, §6.1), named after upstream's
- * PractitionerDetailsEndpointHelperTest where a case mirrors one, plus the fixes: only a
- * SUPERVISOR may ask for someone else, errors are OperationOutcomes.
+ * PractitionerDetailsEndpointHelperTest where a case mirrors one, plus the fixes: the own uuid
+ * needs only a token and one client role (issue 7), only a SUPERVISOR may ask for someone else
+ * and only within the supervisor's own tree (attack P1), errors are OperationOutcomes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type {
+  CareTeam,
+  Organization,
+  OrganizationAffiliation,
+  Practitioner,
+  PractitionerRole,
+  Resource,
+} from '@medplum/fhirtypes';
 import { send } from '../../support/http.js';
-import { PERSONAS } from '../../support/opensrp-dataset.js';
+import { buildOpenSrpDataset, PERSONAS } from '../../support/opensrp-dataset.js';
 import { type EndpointsStack, startEndpointsStack } from './endpoints-stack.js';
 
 interface DetailBundle {
@@ -117,9 +126,9 @@ describe('PractitionerDetailsEndpointHelperTest', () => {
     for (const { resource } of body.entry!) assert.equal(resource.resourceType, 'PractitionerDetail');
   });
 
-  test('testGetSupervisorPractitionerDetailsWithInvalidIdReturnsEmptyBundle', async () => {
+  test('testGetSupervisorPractitionerDetailsWithInvalidIdReturnsEmptyBundle: a supervisor without a Practitioner', async () => {
     const res = await gw.get(detailPath('kc-nobody'), {
-      sub: supervisor.sub,
+      sub: 'kc-nobody',
       roles: [...ANDROID, 'SUPERVISOR'],
     });
     assert.equal(res.status, 200);
@@ -152,5 +161,147 @@ describe('PractitionerDetailsEndpointHelperTest', () => {
     });
     assert.ok(preflight.status === 204 || preflight.status === 200, String(preflight.status));
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
+  });
+});
+
+const SUPERVISOR_ROLES = ['ANDROID_CLIENT', 'SUPERVISOR'];
+const asSupervisor = (uuid: string) =>
+  gw.get(detailPath(uuid), { sub: supervisor.sub, roles: SUPERVISOR_ROLES });
+const diagnostics = (res: { json(): unknown }) =>
+  (res.json() as { resourceType: string; issue: { diagnostics: string }[] }).issue[0]!.diagnostics;
+
+describe('issue 7: the own uuid needs a token and one client role', () => {
+  test('ANDROID_CLIENT + GET_PATIENT (no GET_LOCATION, no GET_PRACTITIONER) gets the own detail', async () => {
+    const res = await gw.get(detailPath(worker.sub), { roles: ['ANDROID_CLIENT', 'GET_PATIENT'] });
+    assert.equal(res.status, 200, res.text);
+    const body = res.json() as unknown as DetailBundle;
+    assert.deepEqual(Object.keys(body).sort(), ['entry', 'resourceType', 'total']);
+    assert.equal(body.entry![0]!.resource.resourceType, 'PractitionerDetail');
+    assert.equal(body.entry![0]!.resource.id, worker.practitionerId);
+  });
+
+  test('WEB_CLIENT gets the own detail too', async () => {
+    const res = await gw.get(detailPath(worker.sub), { roles: ['WEB_CLIENT'] });
+    assert.equal(res.status, 200, res.text);
+    assert.equal((res.json() as unknown as DetailBundle).total, 1);
+  });
+
+  test('no client role, or both, is a 403 naming them, before any lookup', async () => {
+    for (const roles of [['GET_PATIENT'], ['ANDROID_CLIENT', 'WEB_CLIENT']]) {
+      const res = await gw.get(detailPath(worker.sub), { roles });
+      assert.equal(res.status, 403, roles.join());
+      assert.match(diagnostics(res), /exactly one of the roles ANDROID_CLIENT and WEB_CLIENT/);
+      assert.deepEqual(gw.forwarded(), []);
+    }
+  });
+});
+
+describe('a SUPERVISOR reaches only practitioners within the own tree', () => {
+  test(`P1: SUPERVISOR assigned ${supervisor.facility} asking for the practitioner of ${PERSONAS.other.facility} → 403; inside its tree → 200`, async () => {
+    const outside = await asSupervisor(PERSONAS.other.sub);
+    assert.equal(outside.status, 403, outside.text);
+    assert.equal((outside.json() as { resourceType: string }).resourceType, 'OperationOutcome');
+    assert.match(diagnostics(outside), /only practitioners assigned within the supervisor's own locations/);
+    assert.doesNotMatch(
+      outside.text,
+      new RegExp(`${PERSONAS.other.practitionerId}|${PERSONAS.other.facility}|org-2|team-2`),
+    );
+
+    const inside = await asSupervisor(worker.sub);
+    assert.equal(inside.status, 200, inside.text);
+    const body = inside.json() as unknown as DetailBundle;
+    assert.equal(body.resourceType, 'Bundle');
+    const ids = body.entry!.map((e) => e.resource.id).sort();
+    assert.deepEqual(ids, [supervisor.practitionerId, worker.practitionerId].sort());
+    assert.equal(body.total, 2);
+  });
+
+  test('an unknown uuid gets the very same 403 as one outside the tree (existence is not disclosed)', async () => {
+    const outside = await asSupervisor(PERSONAS.other.sub);
+    const unknown = await asSupervisor('kc-nobody');
+    assert.equal(unknown.status, 403);
+    assert.equal(unknown.text, outside.text);
+  });
+});
+
+/**
+ * A district lead (assigned loc-d1, above the facility teams) and a practitioner who works both in
+ * district 1 (CareTeam with the worker, managed by org-1) and district 2 (PractitionerRole in
+ * org-2). Only these extra records are added; the personas' own records are unchanged.
+ */
+describe('supervisor reach follows the tree downward only, whole assignments only', () => {
+  const lead = { sub: 'kc-lead', practitionerId: 'prac-lead', organizationId: 'org-lead' };
+  const float = { sub: 'kc-float', practitionerId: 'prac-float' };
+  const practitioner = (p: { sub: string; practitionerId: string }): Practitioner => ({
+    resourceType: 'Practitioner',
+    id: p.practitionerId,
+    identifier: [
+      { use: 'official', value: p.practitionerId },
+      { use: 'secondary', value: p.sub },
+    ],
+    active: true,
+  });
+  const extra: Resource[] = [
+    practitioner(lead),
+    practitioner(float),
+    { resourceType: 'Organization', id: lead.organizationId, active: true } satisfies Organization,
+    {
+      resourceType: 'PractitionerRole',
+      id: 'role-prac-lead',
+      practitioner: { reference: `Practitioner/${lead.practitionerId}` },
+      organization: { reference: `Organization/${lead.organizationId}` },
+    } satisfies PractitionerRole,
+    {
+      resourceType: 'OrganizationAffiliation',
+      id: 'affiliation-org-lead',
+      organization: { reference: `Organization/${lead.organizationId}` },
+      location: [{ reference: 'Location/loc-d1' }],
+    } satisfies OrganizationAffiliation,
+    {
+      resourceType: 'PractitionerRole',
+      id: 'role-prac-float',
+      practitioner: { reference: `Practitioner/${float.practitionerId}` },
+      organization: { reference: `Organization/${PERSONAS.other.organizationId}` },
+    } satisfies PractitionerRole,
+    {
+      resourceType: 'CareTeam',
+      id: 'team-mixed',
+      status: 'active',
+      managingOrganization: [{ reference: `Organization/${worker.organizationId}` }],
+      participant: [
+        { member: { reference: `Practitioner/${worker.practitionerId}` } },
+        { member: { reference: `Practitioner/${float.practitionerId}` } },
+      ],
+    } satisfies CareTeam,
+  ];
+  let wide: EndpointsStack;
+  before(async () => {
+    wide = await startEndpointsStack({ seed: [...buildOpenSrpDataset().resources, ...extra] });
+  });
+  after(() => wide.close());
+  const ask = (asker: string, uuid: string) =>
+    wide.get(detailPath(uuid), { sub: asker, roles: SUPERVISOR_ROLES });
+
+  test('a district lead reaches a facility worker; the answer leaves out a teammate assigned partly outside', async () => {
+    const res = await ask(lead.sub, worker.sub);
+    assert.equal(res.status, 200, res.text);
+    const body = res.json() as unknown as DetailBundle;
+    assert.deepEqual(
+      body.entry!.map((e) => e.resource.id).sort(),
+      [supervisor.practitionerId, worker.practitionerId].sort(),
+    );
+    assert.equal(body.total, 2);
+    // The worker's CareTeam still names the teammate; nothing of the teammate's own assignment shows.
+    assert.ok(!/loc-d2|org-2|role-prac-float/.test(res.text), 'no trace of the assignment outside the tree');
+  });
+
+  test('the same teammate, asked for directly, is a 403 (one of their Locations is outside)', async () => {
+    const res = await ask(lead.sub, float.sub);
+    assert.equal(res.status, 403, res.text);
+  });
+
+  test('a facility supervisor does not reach the district lead above it, nor another district', async () => {
+    assert.equal((await ask(supervisor.sub, lead.sub)).status, 403);
+    assert.equal((await ask(lead.sub, PERSONAS.other.sub)).status, 403);
   });
 });
