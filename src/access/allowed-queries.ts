@@ -1,16 +1,23 @@
 /**
  * The allowed-queries matcher: a list of requests that are granted without any access checker,
- * with the Java gateway's exact matching rules (see docs/configuration.md, "Allowed queries").
+ * in the Java gateway's file format (see docs/configuration.md, "Allowed queries").
  * An entry can also admit requests that carry no token at all (`allowUnauthenticatedRequests`).
- * A match is a plain grant: no mutation, no post-processing.
+ * A match is a plain grant: no mutation, no post-processing. So matching is exact where upstream's
+ * is loose (issue 8, cases U1-U4, U8): a path wildcard stands for one id, never for a sub-path or
+ * for no id at all, and params that reach other resources pass only when the entry names them.
  */
+import { isFhirId } from '../fhir/ids.js';
 import type { QueryParam } from '../fhir/request.js';
+import { isResourceType } from '../fhir/resource-types.js';
 
-/** As a param value, matches any single or repeated value; as the last path segment, any sub-path. */
+/**
+ * As a param value, matches any non-blank value (single or repeated; a comma list without empty
+ * items). As a path segment after the first, matches exactly one FHIR id: `Composition/ANY_VALUE`
+ * matches `Composition/1`, not `Composition`, `Composition/1/$document` nor `Composition/1/_history`.
+ */
 export const ANY_VALUE = 'ANY_VALUE';
 
 const ALLOWED_QUERIES_VARIABLE = 'ALLOWED_QUERIES_FILE';
-const ANY_SUB_PATH = `/${ANY_VALUE}`;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -69,11 +76,16 @@ function entryMatches(entry: AllowedQueryEntry, req: AllowedQueryRequest): boole
   );
 }
 
+// Segment by segment, same count: the request path is canonical (fhir/serialize formatPath), so
+// `Type/id/$op`, `Type/id/_history` and `Type/_search` all have a segment that is not an id.
 function pathMatches(entryPath: string, requestPath: string): boolean {
   if (requestPath === entryPath) return true;
-  if (!entryPath.endsWith(ANY_SUB_PATH)) return false;
-  const prefix = entryPath.slice(0, -ANY_SUB_PATH.length);
-  return requestPath === prefix || requestPath.startsWith(`${prefix}/`);
+  const expected = entryPath.split('/');
+  const actual = requestPath.split('/');
+  if (expected.length !== actual.length) return false;
+  return expected.every((segment, index) =>
+    index > 0 && segment === ANY_VALUE ? isFhirId(actual[index]!) : segment === actual[index],
+  );
 }
 
 // An empty requestType never matches, as upstream (it compares "" with the method name).
@@ -96,11 +108,50 @@ function paramsMatch(entry: AllowedQueryEntry, query: readonly QueryParam[]): bo
       continue;
     }
     // A repeated param (`a=1&a=2`) matches only ANY_VALUE; a comma list is one whole value.
-    if (expected !== ANY_VALUE && (actual.length !== 1 || actual[0] !== expected)) return false;
+    if (expected === ANY_VALUE) {
+      if (!actual.every(isFilledValue)) return false;
+    } else if (actual.length !== 1 || actual[0] !== expected) return false;
     matchedNames++;
   }
   // Upstream counts distinct names: every name in the request must be a configured one.
-  return entry.allowExtraParams || matchedNames === valuesByName.size;
+  if (matchedNames === valuesByName.size) return true;
+  if (!entry.allowExtraParams) return false;
+  for (const name of valuesByName.keys()) {
+    if (!Object.hasOwn(entry.queryParams, name) && reachesOtherData(name)) return false;
+  }
+  return true;
+}
+
+// FHIR servers ignore a blank search value (and blank items of an OR list), which would turn
+// `Binary?_id=` into a search of every Binary.
+function isFilledValue(value: string): boolean {
+  return value.split(',').every((item) => item.trim() !== '');
+}
+
+const JOIN_PARAM_PREFIXES = [
+  '_include', // also _include:iterate, _include:recurse
+  '_revinclude',
+  '_has', // reverse chaining, _has:Type:ref:param
+  '_contained', // also _containedType
+  '_filter',
+  '_query', // named queries run server-side logic
+];
+/** A continuation of another search (HAPI); `_getpagesoffset` alone is harmless. */
+const PAGING_PARAM = '_getpages';
+
+/**
+ * Params that make the answer carry, or the match depend on, resources other than the ones the
+ * entry's path names: joins, chains (search.html#chaining, `subject:Patient.name`), reverse chains,
+ * contained resources, filters, named queries and paging continuations. `allowExtraParams` never
+ * admits them; an entry must name them. Compared leniently (case, spaces) since servers differ.
+ */
+export function reachesOtherData(name: string): boolean {
+  const normalized = name.trim().toLowerCase();
+  return (
+    normalized.includes('.') ||
+    normalized === PAGING_PARAM ||
+    JOIN_PARAM_PREFIXES.some((prefix) => normalized.startsWith(prefix))
+  );
 }
 
 function entryWarnings(entry: AllowedQueryEntry, index: number): string[] {
@@ -114,13 +165,29 @@ function entryWarnings(entry: AllowedQueryEntry, index: number): string[] {
   const methods = method === undefined ? 'any method (no requestType)' : method;
   const writes = method === undefined || !READ_METHODS.has(method);
   const warnings: string[] = [];
+  if (entry.path.startsWith('/')) {
+    warnings.push(
+      `${where}: the path starts with "/" but paths are relative to the FHIR base; the entry never matches`,
+    );
+  }
   if (entry.allowUnauthenticatedRequests) {
     if (writes) warnings.push(`${where}: lets callers without a token send ${methods}`);
     if (pathMatches(entry.path, '')) {
       warnings.push(`${where}: lets callers without a token reach the FHIR base path with ${methods}`);
     }
+    if (searchesWholeType(entry)) {
+      warnings.push(
+        `${where}: lets callers without a token reach every resource under ${JSON.stringify(entry.path)} (a request without params matches)`,
+      );
+    }
   } else if (writes) {
     warnings.push(`${where}: lets every authenticated caller send ${methods} without any access checker`);
   }
   return warnings;
+}
+
+/** A type-level path (search or history) that the entry admits with no param at all. */
+function searchesWholeType(entry: AllowedQueryEntry): boolean {
+  const last = entry.path.split('/').at(-1)!;
+  return (isResourceType(last) || last === '_history') && paramsMatch(entry, []);
 }

@@ -65,9 +65,11 @@ describe('AllowedQueriesCheckerTest (upstream cases)', () => {
     assert.ok(allowed.match(request('GET', 'Composition/233'), true));
   });
 
-  test('validBasePathAnyParamValueMatch', () => {
+  // Upstream: `Composition/ANY_VALUE` also matches the type search `Composition`. Refused here
+  // (issue 8, U8: a type search returns every resource); docs/compatibility.md says so.
+  test('validBasePathAnyParamValueMatch (inverted: a type search is not an id)', () => {
     const allowed = loadAllowedQueries(fixture('allowed_queries_with_path_type.json'));
-    assert.ok(allowed.match(request('GET', 'Composition'), true));
+    assert.equal(allowed.match(request('GET', 'Composition'), true), undefined);
   });
 
   test('validRequestTypeMatch', () => {
@@ -163,12 +165,46 @@ describe('allowed-queries matching rules', () => {
     assert.equal(allowed.match(request('GET', 'CompositionX'), true), undefined);
   });
 
-  test('/ANY_VALUE matches the prefix and any depth of sub-path, but not a longer name', () => {
+  test('/ANY_VALUE matches one id: not the type, a sub-path, an operation nor a longer name', () => {
     const allowed = new AllowedQueries([entry({ path: 'Composition/ANY_VALUE' })]);
-    assert.ok(allowed.match(request('GET', 'Composition/1/_history/2'), true));
-    assert.equal(allowed.match(request('GET', 'CompositionX'), true), undefined);
-    assert.equal(allowed.match(request('GET', 'CompositionX/1'), true), undefined);
-    assert.equal(allowed.match(request('GET', ''), true), undefined);
+    assert.ok(allowed.match(request('GET', 'Composition/1'), true));
+    assert.ok(allowed.match(request('GET', 'Composition/a-B.9'), true));
+    for (const path of [
+      'Composition',
+      'Composition/1/_history/2',
+      'Composition/1/_history',
+      'Composition/1/$document',
+      'Composition/$document',
+      'Composition/_history',
+      'Composition/_search',
+      'CompositionX',
+      'CompositionX/1',
+      '',
+    ]) {
+      assert.equal(allowed.match(request('GET', path), true), undefined, path);
+    }
+  });
+
+  test('ANY_VALUE inside a path matches one id there', () => {
+    const allowed = new AllowedQueries([entry({ path: 'Composition/ANY_VALUE/_history/ANY_VALUE' })]);
+    assert.ok(allowed.match(request('GET', 'Composition/c1/_history/2'), true));
+    assert.equal(allowed.match(request('GET', 'Composition/c1/_history'), true), undefined);
+    assert.equal(allowed.match(request('GET', 'Composition/c1'), true), undefined);
+    assert.equal(allowed.match(request('GET', 'Composition/c1/_history/2/x'), true), undefined);
+    const compartment = new AllowedQueries([entry({ path: 'Patient/ANY_VALUE/Observation' })]);
+    assert.ok(compartment.match(request('GET', 'Patient/p1/Observation'), true));
+    assert.equal(compartment.match(request('GET', 'Patient/p1/Condition'), true), undefined);
+  });
+
+  test('ANY_VALUE as a param value needs a value: blank values and blank list items do not match', () => {
+    const allowed = new AllowedQueries([
+      entry({ path: 'Binary', queryParams: { _id: ANY }, allParamsRequired: true }),
+    ]);
+    assert.ok(allowed.match(request('GET', 'Binary', '_id=a'), true));
+    assert.ok(allowed.match(request('GET', 'Binary', '_id=a,b'), true));
+    for (const search of ['_id=', '_id=%20', '_id=,', '_id=a,', '_id=a&_id=']) {
+      assert.equal(allowed.match(request('GET', 'Binary', search), true), undefined, search);
+    }
   });
 
   test('ANY_VALUE alone is a literal path, not a wildcard', () => {
@@ -223,7 +259,45 @@ describe('allowed-queries matching rules', () => {
 
   test('allowExtraParams true: other params are let through', () => {
     const allowed = new AllowedQueries([entry({ path: 'Patient', allowExtraParams: true })]);
-    assert.ok(allowed.match(request('GET', 'Patient', 'name=x&_include=Patient:organization'), true));
+    assert.ok(allowed.match(request('GET', 'Patient', 'name=x&_count=5&_format=json&_elements=id'), true));
+    assert.ok(allowed.match(request('GET', 'Patient', 'name=x&_getpagesoffset=20&_summary=count'), true));
+    assert.ok(allowed.match(request('GET', 'Patient', 'subject:Patient=p1&name:exact=x'), true));
+  });
+
+  test('allowExtraParams never admits joins, chains, filters, named queries or paging', () => {
+    const allowed = new AllowedQueries([entry({ path: 'Patient', allowExtraParams: true })]);
+    for (const name of [
+      '_include',
+      '_include:iterate',
+      '_INCLUDE',
+      ' _include',
+      '_revinclude',
+      '_revinclude:iterate',
+      '_has:Observation:subject:code',
+      '_has',
+      'general-practitioner.name',
+      'organization:Organization.name',
+      '_contained',
+      '_containedType',
+      '_filter',
+      '_query',
+      '_getpages',
+    ]) {
+      const search = `name=x&${encodeURIComponent(name)}=v`;
+      assert.equal(allowed.match(request('GET', 'Patient', search), true), undefined, name);
+    }
+  });
+
+  test('an entry that names a join param admits it (and only with the named value)', () => {
+    const allowed = new AllowedQueries([
+      entry({ path: 'Patient', queryParams: { _include: 'Patient:organization' }, allowExtraParams: true }),
+    ]);
+    assert.ok(allowed.match(request('GET', 'Patient', '_include=Patient:organization&name=x'), true));
+    assert.equal(allowed.match(request('GET', 'Patient', '_include=*'), true), undefined);
+    assert.equal(
+      allowed.match(request('GET', 'Patient', '_include=Patient:organization&_revinclude=*'), true),
+      undefined,
+    );
   });
 
   test('without a token only allowUnauthenticatedRequests entries count; with one, all do', () => {
@@ -262,17 +336,46 @@ describe('allowed-queries warnings', () => {
   });
 
   test('an unauthenticated entry without requestType is reported as allowing any method', () => {
-    const allowed = new AllowedQueries([entry({ path: 'Composition', allowUnauthenticatedRequests: true })]);
+    const allowed = new AllowedQueries([
+      entry({
+        path: 'Composition',
+        allowUnauthenticatedRequests: true,
+        queryParams: { identifier: ANY },
+        allParamsRequired: true,
+      }),
+    ]);
     assert.deepEqual(allowed.warnings(), [
       'ALLOWED_QUERIES_FILE: entries[0] (path "Composition"): lets callers without a token send any method (no requestType)',
     ]);
   });
 
-  test('/ANY_VALUE directly under the base counts as reaching the base path', () => {
+  test('an unauthenticated search of a whole type (or its history) is reported', () => {
+    const open = (fields: Partial<AllowedQueryEntry> & { path: string }) =>
+      new AllowedQueries([
+        entry({ requestType: 'GET', allowUnauthenticatedRequests: true, ...fields }),
+      ]).warnings();
+    const wholeType =
+      /lets callers without a token reach every resource under "(Binary|Binary\/_history|Patient\/ANY_VALUE\/Observation)"/;
+    assert.match(open({ path: 'Binary' }).join('\n'), wholeType);
+    assert.match(open({ path: 'Binary', queryParams: { _id: ANY } }).join('\n'), wholeType);
+    assert.match(open({ path: 'Binary/_history' }).join('\n'), wholeType);
+    assert.match(open({ path: 'Patient/ANY_VALUE/Observation' }).join('\n'), wholeType);
+    assert.deepEqual(open({ path: 'Binary', queryParams: { _id: ANY }, allParamsRequired: true }), []);
+    assert.deepEqual(open({ path: 'Binary/ANY_VALUE' }), []);
+    assert.deepEqual(
+      new AllowedQueries([entry({ path: 'Binary', requestType: 'GET' })]).warnings(),
+      [],
+      'authenticated read-only entries are not reported',
+    );
+  });
+
+  test('a path with a leading slash is reported as never matching (upstream: /ANY_VALUE matched everything)', () => {
     const allowed = new AllowedQueries([
       entry({ path: '/ANY_VALUE', requestType: 'GET', allowUnauthenticatedRequests: true }),
     ]);
-    assert.match(allowed.warnings().join('\n'), /reach the FHIR base path with GET/);
+    assert.match(allowed.warnings().join('\n'), /starts with "\/".*never matches/);
+    assert.equal(allowed.match(request('GET', ''), false), undefined);
+    assert.equal(allowed.match(request('GET', 'Patient'), false), undefined);
   });
 
   test('authenticated entries that skip the checkers for writes are reported', () => {
