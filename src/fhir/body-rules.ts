@@ -7,6 +7,7 @@
 import { JSON_MEDIA_TYPES, MediaType, XML_MEDIA_TYPES, utf8Text } from './body.js';
 import { GatewayError, badRequest } from './errors.js';
 import { parseQueryString } from './query-string.js';
+import { checkResourceBody } from './resource-body.js';
 import type { HttpMethod, Interaction, QueryParam, RequestBody } from './request.js';
 import type { Route } from './route.js';
 import { quoted } from './url-text.js';
@@ -38,9 +39,16 @@ export function settleBody(
     case 'batch-or-transaction':
       return bundleRequest(urlQuery, body);
     case 'create':
-      return { interaction, query: urlQuery, body: required(body, RESOURCE_MEDIA_TYPES, 'a create') };
-    case 'update':
-      return { interaction, query: urlQuery, body: required(body, RESOURCE_MEDIA_TYPES, 'an update') };
+    case 'update': {
+      const resource = required(
+        body,
+        RESOURCE_MEDIA_TYPES,
+        interaction === 'create' ? 'a create' : 'an update',
+      );
+      // The body must be what the URL names, or the backend would store what was not authorized.
+      checkResourceBody(resource, route.resourceType!, interaction === 'update' ? route.id : undefined);
+      return { interaction, query: urlQuery, body: resource };
+    }
     case 'patch':
       return { interaction, query: urlQuery, body: required(body, PATCH_MEDIA_TYPES, 'a patch') };
     case 'search-type':

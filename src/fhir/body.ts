@@ -42,7 +42,11 @@ export function jsonBody(value: unknown, mediaType: string = MediaType.fhirJson)
 
 function parseJson(bytes: Buffer, mediaType: string): unknown {
   if (XML_MEDIA_TYPES.has(mediaType)) {
-    throw badRequest(`The request body is ${mediaType}; this request needs JSON`, 'body_not_json');
+    throw new GatewayError(
+      415,
+      'body_not_json',
+      `The request body is ${mediaType}; the gateway must read this request's body to authorize it, and reads only JSON (send application/fhir+json)`,
+    );
   }
   const text = utf8Text(bytes);
   try {

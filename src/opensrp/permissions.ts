@@ -9,7 +9,6 @@
  */
 import { type DeniedDecision, denied } from '../access/contract.js';
 import { bundleEntries, parseEntryRequest } from '../fhir/bundle-entry.js';
-import { JSON_MEDIA_TYPES } from '../fhir/body.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { formatPath } from '../fhir/serialize.js';
 
@@ -66,9 +65,9 @@ export function requirementOf(req: FhirRequest): Requirement {
         ? needs({ verb: 'GET', resourceType: type }, { verb: 'POST', resourceType: type })
         : needs({ verb: 'GET', resourceType: type });
     case 'create':
-      return type ? withBodyType(req, needs({ verb: 'POST', resourceType: type })) : missingType(req);
+      return type ? needs({ verb: 'POST', resourceType: type }) : missingType(req);
     case 'update':
-      return type ? withBodyType(req, needs({ verb: 'PUT', resourceType: type })) : missingType(req);
+      return type ? needs({ verb: 'PUT', resourceType: type }) : missingType(req);
     case 'patch':
       return type ? needs({ verb: 'PATCH', resourceType: type }) : missingType(req);
     case 'delete':
@@ -145,24 +144,6 @@ function problemOf(
     .map((permission) => `${verbRole(permission)} or ${manageRole(permission.resourceType)}`)
     .join(', and ');
   return { text: `needs role ${text}`, status: 403 };
-}
-
-/**
- * A create or update whose JSON body is of another type than its URL would be authorized for
- * one type and stored as another; refuse it (upstream reads the type from the body, we from the
- * URL, so the two must agree).
- */
-function withBodyType(req: FhirRequest, requirement: Requirement): Requirement {
-  const body = req.body;
-  if (!body || !JSON_MEDIA_TYPES.has(body.mediaType)) return requirement;
-  const json = body.json();
-  const bodyType = isRecord(json) ? json['resourceType'] : undefined;
-  if (bodyType === req.resourceType) return requirement;
-  return {
-    kind: 'refused',
-    status: 400,
-    reason: `the body is ${typeof bodyType === 'string' ? `a ${bodyType}` : 'not a resource'}, not a ${req.resourceType}`,
-  };
 }
 
 function missingType(req: FhirRequest): Requirement {

@@ -1,17 +1,33 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 /**
+ * Rewrites what follows the base URL in each URL found (`Patient?_tag=…&_count=10`): gets the text
+ * between the base URL and the end of the URL, returns its replacement.
+ */
+export type UrlTailRewrite = (tail: string) => string;
+
+/** What ends a URL inside a JSON string, an XML attribute or element, or a header. */
+const URL_END = new Set([0x22, 0x27, 0x3c, 0x3e, 0x5c, 0x20, 0x09, 0x0a, 0x0d].map(Number));
+/** A URL still open at a chunk's end is held back up to this size, then passed on unchanged. */
+const MAX_HELD_URL_BYTES = 4 * 1024 * 1024;
+
+/**
  * Replaces every occurrence of `from` with `to` in a byte stream, including occurrences split
  * across chunk boundaries: the last `from.length - 1` bytes of each chunk are held back until the
  * next chunk (or the end) shows whether they start a match. Works on bytes, so multi-byte UTF-8
- * characters split across chunks are never decoded half-way.
+ * characters split across chunks are never decoded half-way. With `tail`, the rest of each URL
+ * is held back until its end is seen, and rewritten too.
  */
 export class ReplaceStream extends Transform {
   private readonly from: Buffer;
   private readonly to: Buffer;
   private pending: Buffer = Buffer.alloc(0);
 
-  constructor(from: string, to: string) {
+  constructor(
+    from: string,
+    to: string,
+    private readonly tail?: UrlTailRewrite,
+  ) {
     super();
     this.from = Buffer.from(from);
     this.to = Buffer.from(to);
@@ -19,31 +35,46 @@ export class ReplaceStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const { output, rest } = replaceAll(data, this.from, this.to, true);
+    const { output, rest } = replaceAll(data, this.from, this.to, this.tail, true);
     this.pending = rest;
     if (output.length > 0) this.push(output);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pending.length > 0) this.push(this.pending);
+    if (this.pending.length > 0) {
+      this.push(replaceAll(this.pending, this.from, this.to, this.tail, false).output);
+    }
     this.pending = Buffer.alloc(0);
     callback();
   }
 }
 
-/** Replaces all matches in `data`; with `holdTail`, keeps back a trailing partial match. */
+/** Replaces all matches in `data`; with `holdTail`, keeps back a trailing partial match or open URL. */
 function replaceAll(
   data: Buffer,
   from: Buffer,
   to: Buffer,
+  tail: UrlTailRewrite | undefined,
   holdTail: boolean,
 ): { output: Buffer; rest: Buffer } {
   const parts: Buffer[] = [];
   let start = 0;
   for (let at = data.indexOf(from, start); at !== -1; at = data.indexOf(from, start)) {
-    parts.push(data.subarray(start, at), to);
-    start = at + from.length;
+    if (!tail) {
+      parts.push(data.subarray(start, at), to);
+      start = at + from.length;
+      continue;
+    }
+    const urlEnd = endOfUrl(data, at + from.length);
+    if (urlEnd === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
+      parts.push(data.subarray(start, at));
+      return { output: Buffer.concat(parts), rest: Buffer.from(data.subarray(at)) };
+    }
+    const end = urlEnd === -1 ? data.length : urlEnd;
+    const rewritten = tail(data.toString('utf8', at + from.length, end));
+    parts.push(data.subarray(start, at), to, Buffer.from(rewritten));
+    start = end;
   }
   let end = data.length;
   if (holdTail) end = Math.max(start, data.length - partialMatchLength(data, from, start));
@@ -52,6 +83,11 @@ function replaceAll(
     output: parts.length === 1 ? parts[0]! : Buffer.concat(parts),
     rest: Buffer.from(data.subarray(end)),
   };
+}
+
+function endOfUrl(data: Buffer, from: number): number {
+  for (let i = from; i < data.length; i++) if (URL_END.has(data[i]!)) return i;
+  return -1;
 }
 
 /** Length of the longest suffix of `data` (from `start` on) that is a proper prefix of `needle`. */
@@ -64,11 +100,13 @@ function partialMatchLength(data: Buffer, needle: Buffer, start: number): number
 }
 
 /** Replaces every occurrence in a whole buffer (small bodies read at once). */
-export function replaceInBuffer(data: Buffer, from: string, to: string): Buffer {
-  return replaceAll(data, Buffer.from(from), Buffer.from(to), false).output;
+export function replaceInBuffer(data: Buffer, from: string, to: string, tail?: UrlTailRewrite): Buffer {
+  return replaceAll(data, Buffer.from(from), Buffer.from(to), tail, false).output;
 }
 
 /** Replaces every occurrence in a whole string (headers, buffered bodies). */
-export function replaceInString(text: string, from: string, to: string): string {
-  return text.includes(from) ? text.split(from).join(to) : text;
+export function replaceInString(text: string, from: string, to: string, tail?: UrlTailRewrite): string {
+  if (!text.includes(from)) return text;
+  if (!tail) return text.split(from).join(to);
+  return replaceInBuffer(Buffer.from(text), from, to, tail).toString('utf8');
 }

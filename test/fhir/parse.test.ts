@@ -279,7 +279,7 @@ describe('bodies', () => {
   });
 
   test('bad JSON is found only when someone asks, then refused with 400', () => {
-    const req = parse('PUT', '/Patient/1', { body: '{"resourceType":', type: 'application/json' });
+    const req = parse('POST', '/Patient/$validate', { body: '{"resourceType":', type: 'application/json' });
     assert.ok(req.body);
     assertRefused(() => req.body?.json(), 400, 'invalid_json', /not valid JSON/);
   });
@@ -295,8 +295,78 @@ describe('bodies', () => {
       const req = parse('PUT', '/Patient/1', { body: xml, type });
       assert.equal(req.body?.bytes.toString(), xml);
       assert.equal(req.body?.mediaType, type.split(';')[0]);
-      assertRefused(() => req.body?.json(), 400, 'body_not_json', /needs JSON/);
+      assertRefused(() => req.body?.json(), 415, 'body_not_json', /reads only JSON/);
     }
+  });
+
+  test('bad JSON in a create or update is refused at parse time', () => {
+    for (const [method, target] of [
+      ['PUT', '/Patient/1'],
+      ['POST', '/Patient'],
+    ] as const) {
+      assertRefused(
+        () => parse(method, target, { body: '{"resourceType":', type: 'application/json' }),
+        400,
+        'invalid_json',
+        /not valid JSON/,
+      );
+    }
+  });
+
+  test('W4 W9 — a create or update body must be the resource the URL names (JSON and XML)', () => {
+    const xml = (root: string, id?: string) =>
+      `<?xml version="1.0"?><${root} xmlns="http://hl7.org/fhir">${id ? `<id value="${id}"/>` : ''}</${root}>`;
+    const json = (resourceType: string, id?: string) =>
+      JSON.stringify({ resourceType, ...(id ? { id } : {}) });
+    const XML = 'application/fhir+xml';
+    assertRefused(
+      () => parse('PUT', '/Patient/p1', { body: json('Patient', 'p9') }),
+      400,
+      'body_id_mismatch',
+      /"p9"/,
+    );
+    assertRefused(
+      () => parse('PUT', '/Patient/p1', { body: json('Observation', 'p1') }),
+      400,
+      'body_type_mismatch',
+      /URL names Patient/,
+    );
+    assertRefused(
+      () => parse('POST', '/Patient', { body: json('Observation') }),
+      400,
+      'body_type_mismatch',
+      /URL names Patient/,
+    );
+    assertRefused(() => parse('POST', '/Patient', { body: '[1]' }), 400, 'not_a_resource', /no resourceType/);
+    assertRefused(
+      () => parse('POST', '/Patient', { body: xml('Observation'), type: XML }),
+      400,
+      'body_type_mismatch',
+      /URL names Patient/,
+    );
+    assertRefused(
+      () => parse('PUT', '/Patient/p1', { body: xml('Patient', 'p9'), type: XML }),
+      400,
+      'body_id_mismatch',
+      /differs/,
+    );
+    assertRefused(
+      () => parse('PUT', '/Patient/p1', { body: '<Patient>', type: XML }),
+      400,
+      'invalid_xml',
+      /well-formed|root/,
+    );
+    assertRefused(
+      () => parse('POST', '/Patient', { body: `<!DOCTYPE x [<!ENTITY a "b">]>${xml('Patient')}`, type: XML }),
+      400,
+      'invalid_xml',
+      /DOCTYPE/,
+    );
+    // Matching bodies pass; an update body without an id is left to the server; conditional updates have no URL id.
+    assert.equal(parse('PUT', '/Patient/p1', { body: xml('Patient', 'p1'), type: XML }).id, 'p1');
+    assert.equal(parse('POST', '/Patient', { body: xml('Patient', 'any'), type: XML }).interaction, 'create');
+    assert.equal(parse('PUT', '/Patient/p1', { body: json('Patient') }).id, 'p1');
+    assert.equal(parse('PUT', '/Patient?identifier=x', { body: json('Patient', 'p2') }).conditional, true);
   });
 
   test('an empty body counts as no body', () => {

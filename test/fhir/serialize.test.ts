@@ -23,7 +23,7 @@ describe('formatPath: the canonical path below the base, without a leading slash
     ['GET', '/Observation/_search?code=x', {}, 'Observation'],
     ['HEAD', '/Observation/_search', {}, 'Observation'],
     ['POST', '/Observation/_search', {}, 'Observation/_search'],
-    ['POST', '/Observation', { body: patient }, 'Observation'],
+    ['POST', '/Observation', { body: { resourceType: 'Observation' } }, 'Observation'],
     ['GET', '/Patient/123', {}, 'Patient/123'],
     ['PUT', '/Patient/123', { body: patient }, 'Patient/123'],
     ['PUT', '/Patient?identifier=x', { body: patient }, 'Patient'],

@@ -23,7 +23,8 @@ export function forward(
   req: FhirRequest,
   options: ForwardOptions,
 ): Promise<UpstreamResponse> {
-  const headers = pickHeaders(exchange.headers, REQUEST_HEADERS_TO_KEEP);
+  // Headers come from the request model, which a stage may have changed (negotiate sets Accept).
+  const headers = pickHeaders(req.headers, REQUEST_HEADERS_TO_KEEP);
   headers['x-request-id'] = exchange.requestId;
   // The body may need its backend base URL rewritten, which needs plain bytes.
   headers['accept-encoding'] = 'identity';

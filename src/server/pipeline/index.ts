@@ -8,6 +8,7 @@
  *   allowed queries  authenticated entries
  *   authorize        403 (or the status a checker chose)
  *   mutate           apply the decision's query mutation
+ *   negotiate        406: answers the gateway must read are asked for as JSON
  *   forward          502 / 504
  *   respond          stream with base-URL rewriting, or buffer and post-process
  */
@@ -23,6 +24,7 @@ import { authorize } from './authorize.js';
 import type { Exchange } from './exchange.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { mutate } from './mutate.js';
+import { negotiate } from './negotiate.js';
 import { parse } from './parse.js';
 import { type Reply, respond } from './respond.js';
 
@@ -64,7 +66,7 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
   }
   deps.metrics.decisions.inc({ outcome: 'granted', by: exchange.grantedBy });
 
-  const mutated = mutate(req, exchange.decision?.mutation);
+  const mutated = negotiate(mutate(req, exchange.decision?.mutation), exchange.decision);
   const started = process.hrtime.bigint();
   const upstream = await forward(deps.backend, exchange, mutated, deps.forwardOptions);
   deps.metrics.upstreamDuration.observe(

@@ -12,6 +12,7 @@ import type { UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, RESPONSE_HEADERS_TO_KEEP, URL_HEADERS } from '../../backend/headers.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
+import { injectedParams, withoutParams } from '../injected-params.js';
 import { ReplaceStream, replaceInBuffer, replaceInString } from '../url-rewrite.js';
 import type { Exchange } from './exchange.js';
 
@@ -36,8 +37,9 @@ export async function respond(
   backendBaseUrl: string,
 ): Promise<Reply> {
   const headers = pickHeaders(upstream.headers, RESPONSE_HEADERS_TO_KEEP);
+  const tail = withoutParams(injectedParams(exchange.fhir?.query ?? req.query, decision?.mutation));
   for (const name of URL_HEADERS) {
-    if (headers[name]) headers[name] = replaceInString(headers[name], backendBaseUrl, exchange.baseUrl);
+    if (headers[name]) headers[name] = replaceInString(headers[name], backendBaseUrl, exchange.baseUrl, tail);
   }
   const status = upstream.status;
   if (status === 204 || status === 304 || req.method === 'HEAD') {
@@ -57,7 +59,7 @@ export async function respond(
       body = JSON.stringify(output);
       headers['content-type'] = 'application/fhir+json;charset=utf-8';
     }
-    const bytes = Buffer.from(replaceInString(body, backendBaseUrl, exchange.baseUrl));
+    const bytes = Buffer.from(replaceInString(body, backendBaseUrl, exchange.baseUrl, tail));
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
@@ -67,11 +69,12 @@ export async function respond(
       Buffer.from(await upstream.body.arrayBuffer()),
       backendBaseUrl,
       exchange.baseUrl,
+      tail,
     );
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
-  let body: Readable = decoded.pipe(new ReplaceStream(backendBaseUrl, exchange.baseUrl));
+  let body: Readable = decoded.pipe(new ReplaceStream(backendBaseUrl, exchange.baseUrl, tail));
   decoded.on('error', (error) => body.destroy(error));
   if (wantsGzip) {
     const compressed = createGzip();

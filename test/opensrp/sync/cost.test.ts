@@ -5,41 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type {
-  CareTeam,
-  Location,
-  Organization,
-  OrganizationAffiliation,
-  Patient,
-  Practitioner,
-  Resource,
-} from '@medplum/fhirtypes';
+import type { Location, Patient } from '@medplum/fhirtypes';
 import { TAG_SYSTEMS } from '../../support/opensrp-dataset.js';
 import type { RecordedRequest } from '../../support/fhir-server.js';
-import { idsIn, type SyncStack, searchesOf, startSyncStack, tagValuesOf } from './sync-stack.js';
-
-/** A practitioner (identifier = `sub`) whose team's organization is affiliated with `locationId`. */
-function assignedTo(name: string, locationId: string): Resource[] {
-  const practitioner: Practitioner = {
-    resourceType: 'Practitioner',
-    id: `prac-${name}`,
-    identifier: [{ value: `kc-${name}` }],
-  };
-  const organization: Organization = { resourceType: 'Organization', id: `org-${name}`, name };
-  const team: CareTeam = {
-    resourceType: 'CareTeam',
-    id: `team-${name}`,
-    participant: [{ member: { reference: `Practitioner/prac-${name}` } }],
-    managingOrganization: [{ reference: `Organization/org-${name}` }],
-  };
-  const affiliation: OrganizationAffiliation = {
-    resourceType: 'OrganizationAffiliation',
-    id: `aff-${name}`,
-    organization: { reference: `Organization/org-${name}` },
-    location: [{ reference: `Location/${locationId}` }],
-  };
-  return [practitioner, organization, team, affiliation];
-}
+import { assignedTo, idsIn, type SyncStack, searchesOf, startSyncStack, tagValuesOf } from './sync-stack.js';
 
 const partofSearches = (received: readonly RecordedRequest[]) =>
   searchesOf(received, 'Location').filter((r) => new URLSearchParams(r.query).has('partof'));

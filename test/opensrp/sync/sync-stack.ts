@@ -4,7 +4,13 @@
  * The factory is a stand-in for `permission` (which adds the role checks) so these tests see the
  * sync decision alone.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type {
+  CareTeam,
+  Organization,
+  OrganizationAffiliation,
+  Practitioner,
+  Resource,
+} from '@medplum/fhirtypes';
 import type { AccessCheckerFactory } from '../../../src/access/contract.js';
 import { openSrpUser } from '../../../src/opensrp/claims.js';
 import { readOpenSrpSettings } from '../../../src/opensrp/settings.js';
@@ -152,3 +158,27 @@ export function searchesOf(received: readonly RecordedRequest[], type: string): 
       (r.method === 'POST' && r.path === `/fhir/${type}/_search`),
   );
 }
+
+/** A practitioner (identifier = `sub`) whose team's organization is affiliated with `locationId`. */
+export function assignedTo(name: string, locationId: string): Resource[] {
+  const practitioner: Practitioner = {
+    resourceType: 'Practitioner',
+    id: `prac-${name}`,
+    identifier: [{ value: `kc-${name}` }],
+  };
+  const organization: Organization = { resourceType: 'Organization', id: `org-${name}`, name };
+  const team: CareTeam = {
+    resourceType: 'CareTeam',
+    id: `team-${name}`,
+    participant: [{ member: { reference: `Practitioner/prac-${name}` } }],
+    managingOrganization: [{ reference: `Organization/org-${name}` }],
+  };
+  const affiliation: OrganizationAffiliation = {
+    resourceType: 'OrganizationAffiliation',
+    id: `aff-${name}`,
+    organization: { reference: `Organization/org-${name}` },
+    location: [{ reference: `Location/${locationId}` }],
+  };
+  return [practitioner, organization, team, affiliation];
+}
+

@@ -1,0 +1,47 @@
+import type { RequestMutation } from '../access/contract.js';
+import type { QueryParam } from '../fhir/request.js';
+import type { UrlTailRewrite } from './url-rewrite.js';
+
+/**
+ * The params a decision added that the client did not send itself (`_tag` narrowing). Servers that
+ * echo a search's params into its paging links (GCP, Medplum) would hand them to the client, whose
+ * next request then carries them (tens of KB for a large assignment); the continuation is narrowed
+ * again anyway, so they are taken out of every link the gateway hands on.
+ */
+export function injectedParams(
+  clientQuery: readonly QueryParam[],
+  mutation: RequestMutation | undefined,
+): QueryParam[] {
+  const added = mutation?.addParams ?? [];
+  return added.filter((p) => !clientQuery.some((q) => q.name === p.name && q.value === p.value));
+}
+
+/**
+ * A rewrite of URL tails (`Patient?a=1&_tag=…`) that drops the given params, matched by decoded
+ * name and value; `&amp;` separators (XML) are kept as they are. Undefined when there is nothing to drop.
+ */
+export function withoutParams(params: readonly QueryParam[]): UrlTailRewrite | undefined {
+  if (params.length === 0) return undefined;
+  const drop = new Set(params.map((p) => `${p.name}\u0000${p.value}`));
+  return (tail) => {
+    const mark = tail.indexOf('?');
+    if (mark === -1) return tail;
+    const query = tail.slice(mark + 1);
+    const separator = query.includes('&amp;') ? '&amp;' : '&';
+    const kept = query.split(separator).filter((pair) => {
+      const eq = pair.indexOf('=');
+      const name = decoded(eq === -1 ? pair : pair.slice(0, eq));
+      const value = eq === -1 ? '' : decoded(pair.slice(eq + 1));
+      return !drop.has(`${name}\u0000${value}`);
+    });
+    return kept.length === 0 ? tail.slice(0, mark) : `${tail.slice(0, mark + 1)}${kept.join(separator)}`;
+  };
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
