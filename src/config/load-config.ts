@@ -33,6 +33,8 @@ export interface GatewayConfig {
   readonly bodyLimitBytes: number;
   /** Searches with a longer upstream URL are sent as `POST [type]/_search`. */
   readonly maxUpstreamUrlLength: number;
+  /** Request line plus headers; Node's http server answers larger requests through our 431. */
+  readonly maxHeaderBytes: number;
   readonly trustProxy: boolean;
   readonly corsAllowOrigin: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -83,6 +85,7 @@ export function loadConfig(env: Environment): GatewayConfig {
     backendTimeoutMs: v.BACKEND_TIMEOUT_MS,
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     maxUpstreamUrlLength: v.MAX_UPSTREAM_URL_LENGTH,
+    maxHeaderBytes: v.MAX_HEADER_BYTES,
     trustProxy: v.TRUST_PROXY,
     corsAllowOrigin: v.CORS_ALLOW_ORIGIN,
     logLevel: v.LOG_LEVEL,

@@ -114,6 +114,7 @@ export const environmentSchema = z.object({
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,
   BODY_LIMIT_BYTES: wholeNumber(1, Number.MAX_SAFE_INTEGER),
   MAX_UPSTREAM_URL_LENGTH: wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  MAX_HEADER_BYTES: wholeNumber(1024, 1048576),
   PROXY_PORT: port(),
   PROXY_HOST: z.string(),
   TRUST_PROXY: flag(),

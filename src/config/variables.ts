@@ -133,6 +133,14 @@ const CORE_VARIABLE_SPECS = {
       'Longest URL sent to the FHIR server. A search whose URL would be longer (e.g. after a checker adds ' +
       'many ids) is sent as `POST [type]/_search` with a form body instead.',
   },
+  MAX_HEADER_BYTES: {
+    default: '65536',
+    required: false,
+    group: 'limits',
+    description:
+      'Largest request line plus headers accepted, in bytes (1024 to 1048576). Larger requests get 431. ' +
+      "Large enough for a Keycloak token with a thousand realm roles; Node's own default (16 KiB) is not.",
+  },
   PROXY_PORT: {
     default: '8080',
     required: false,

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, {
   LogController,
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly deps: PipelineDeps;
   readonly logger: PinoLogger;
   readonly bodyLimitBytes: number;
+  /** MAX_HEADER_BYTES: request line plus headers; larger requests get 431. */
+  readonly maxHeaderBytes: number;
   readonly trustProxy: boolean;
   readonly corsAllowOrigin: string;
   /** Serve /metrics on the main port (false when METRICS_PORT is set). */
@@ -59,14 +62,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 8192 },
+    http: { maxHeaderSize: options.maxHeaderBytes },
     // Malformed HTTP: answer with an OperationOutcome and drop the connection.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return socket.destroy();
-      const body = errorBody(new GatewayError(400, 'bad_http', 'The HTTP request is malformed'));
+      const code = (error as { code?: string }).code;
+      const gatewayError = clientError(code, options.maxHeaderBytes);
+      const body = errorBody(gatewayError);
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status]}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
-      logger.debug({ code: (error as { code?: string }).code }, 'malformed HTTP request');
+      // The error carries the raw bytes read (the token among them): log its code only.
+      if (gatewayError.status === 431) {
+        logger.warn(
+          {
+            code,
+            limitBytes: options.maxHeaderBytes,
+            setting: 'MAX_HEADER_BYTES',
+            remoteAddress: socket.remoteAddress,
+          },
+          `request line and headers over MAX_HEADER_BYTES (${options.maxHeaderBytes} bytes): answered 431`,
+        );
+      } else logger.debug({ code }, 'malformed HTTP request');
     },
     // Router-level failures (e.g. a malformed percent-encoding) are answered like every other 400.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
@@ -161,6 +178,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerPluginRoutes(app, options.pluginRoutes, deps, options.trustProxy);
   return app;
+}
+
+/**
+ * The answer to a request Node's HTTP parser refused. A header overflow is 431 (RFC 6585 §5) even
+ * when it is the URL that is long: the parser counts the request line and the headers against one
+ * limit and does not say which part passed it, so 414 cannot be told apart.
+ */
+function clientError(code: string | undefined, maxHeaderBytes: number): GatewayError {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new GatewayError(
+      431,
+      'headers_too_large',
+      `The request line and headers are larger than the gateway accepts (${maxHeaderBytes} bytes)`,
+      { issueType: 'too-long' },
+    );
+  }
+  return new GatewayError(400, 'bad_http', 'The HTTP request is malformed');
 }
 
 function exchangeOf(request: FastifyRequest, reply: FastifyReply, trustProxy: boolean): Exchange {

@@ -93,6 +93,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     deps,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    maxHeaderBytes: config.maxHeaderBytes,
     trustProxy: config.trustProxy,
     corsAllowOrigin: config.corsAllowOrigin,
     serveMetrics: config.metricsPort === undefined,

@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
       backendTimeoutMs: 60000,
       bodyLimitBytes: 16777216,
       maxUpstreamUrlLength: 4096,
+      maxHeaderBytes: 65536,
       trustProxy: false,
       corsAllowOrigin: '*',
       logLevel: 'info',
