@@ -2,17 +2,18 @@
  * Verifies OIDC bearer JWTs against TOKEN_ISSUER. Unlike the Java gateway, it reads keys from the
  * discovery `jwks_uri` (with rotation) and falls back to Keycloak's realm `public_key`; requires
  * `exp`; allows a clock skew; checks `aud` when configured; never accepts `none` or HS* algorithms;
- * and does not crash when the issuer is down at start: it keeps retrying in the background and
+ * accepts access tokens only (no ID or refresh tokens, by their `typ`); and does not crash when the issuer is down at start: it keeps retrying in the background and
  * answers 503 meanwhile.
  */
 
-import { type JWTPayload, jwtVerify } from 'jose';
+import { type JWTPayload, type ProtectedHeaderParameters, jwtVerify } from 'jose';
 import type { Logger, VerifiedToken } from '../access/contract.js';
 import { describe, fromVerificationFailure, invalidToken, issuerUnavailable } from './auth-errors.js';
 import { extractBearerToken } from './bearer-header.js';
 import { ClaimsCache, tokenCacheKey } from './claims-cache.js';
 import { fetchDiscovery } from './issuer-metadata.js';
 import { type KeySource, loadKeySource } from './key-source.js';
+import { DEFAULT_ACCEPTED_TOKEN_TYPES, normalizeTokenType, refusedTokenType } from './token-type.js';
 
 export interface TokenVerifierOptions {
   /** TOKEN_ISSUER; compared to `iss` by exact string equality (trailing slashes matter). */
@@ -24,6 +25,11 @@ export interface TokenVerifierOptions {
   /** Allow-list of JWS algorithms; `none` and HS* are removed whatever the list says. */
   algorithms: string[];
   clockSkewSeconds: number;
+  /**
+   * TOKEN_ACCEPTED_TYPES: values the JOSE header `typ` and the payload claim `typ` may take when
+   * present (case-insensitive, `application/` optional). Default: `Bearer`, `JWT`, `at+jwt`.
+   */
+  acceptedTypes?: readonly string[];
   /** RUN_MODE=DEV: any issuer is accepted (with a warning), but the signature must still verify. */
   devMode: boolean;
   logger: Logger;
@@ -66,6 +72,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const audience =
     options.audience !== undefined && options.audience.length > 0 ? options.audience : undefined;
   const now = options.now ?? Date.now;
+  const acceptedTypes = new Set(
+    (options.acceptedTypes ?? DEFAULT_ACCEPTED_TOKEN_TYPES).map(normalizeTokenType),
+  );
   const retryInitialMs = options.retryInitialMs ?? 1000;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const cache = new ClaimsCache(options.cacheMax);
@@ -145,8 +154,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       const { keys } = await ensureLoaded();
       let payload: JWTPayload;
+      let header: ProtectedHeaderParameters;
       try {
-        ({ payload } = await jwtVerify(token, keys.getKey, {
+        ({ payload, protectedHeader: header } = await jwtVerify(token, keys.getKey, {
           algorithms,
           issuer: devMode ? undefined : issuer,
           audience,
@@ -156,6 +166,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         }));
       } catch (error) {
         throw fromVerificationFailure(error);
+      }
+      const refusedType = refusedTokenType(header.typ, payload['typ'], acceptedTypes);
+      if (refusedType !== undefined) {
+        throw invalidToken(
+          'Token is not an access token',
+          `typ ${JSON.stringify(refusedType).slice(0, 100)}`,
+        );
       }
       const tokenIssuer = payload.iss;
       if (typeof tokenIssuer !== 'string') throw invalidToken('Token iss claim is invalid');

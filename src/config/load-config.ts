@@ -27,6 +27,8 @@ export interface GatewayConfig {
   readonly tokenAlgorithms: string[];
   readonly tokenClockSkewSeconds: number;
   readonly tokenJwksCooldownSeconds: number;
+  /** `typ` values (header and claim) a bearer token may carry when it carries one. */
+  readonly tokenAcceptedTypes: string[];
   readonly backendConnectTimeoutMs: number;
   /** Time to the response headers, and between two body chunks. */
   readonly backendTimeoutMs: number;
@@ -83,6 +85,7 @@ export function loadConfig(env: Environment): GatewayConfig {
     tokenJwksCooldownSeconds: v.TOKEN_JWKS_COOLDOWN_SECONDS,
     backendConnectTimeoutMs: v.BACKEND_CONNECT_TIMEOUT_MS,
     backendTimeoutMs: v.BACKEND_TIMEOUT_MS,
+    tokenAcceptedTypes: v.TOKEN_ACCEPTED_TYPES,
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     maxUpstreamUrlLength: v.MAX_UPSTREAM_URL_LENGTH,
     maxHeaderBytes: v.MAX_HEADER_BYTES,

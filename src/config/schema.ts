@@ -109,6 +109,7 @@ export const environmentSchema = z.object({
   TOKEN_ALGORITHMS: tokenAlgorithms,
   TOKEN_CLOCK_SKEW_SECONDS: wholeNumber(0, 300),
   TOKEN_JWKS_COOLDOWN_SECONDS: wholeNumber(0, 3600),
+  TOKEN_ACCEPTED_TYPES: commaList('token type'),
   ALLOWED_QUERIES_FILE: z.string().optional(),
   RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,

@@ -89,6 +89,15 @@ const CORE_VARIABLE_SPECS = {
     group: 'token',
     description: 'Seconds of clock difference tolerated on `exp`, `nbf` and `iat` (0 to 300).',
   },
+  TOKEN_ACCEPTED_TYPES: {
+    default: 'Bearer,JWT,at+jwt',
+    required: false,
+    group: 'token',
+    description:
+      'Comma-separated token types accepted as bearer: the JOSE header `typ` and the payload claim `typ` ' +
+      '(Keycloak: `Bearer`, `ID`, `Refresh`) must each be absent or one of these, compared case-insensitively ' +
+      'with an optional `application/` prefix. Keeps ID and refresh tokens out.',
+  },
   TOKEN_JWKS_COOLDOWN_SECONDS: {
     default: '30',
     required: false,

@@ -61,6 +61,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     ...(config.tokenAudience ? { audience: config.tokenAudience } : {}),
     algorithms: config.tokenAlgorithms,
     clockSkewSeconds: config.tokenClockSkewSeconds,
+    acceptedTypes: config.tokenAcceptedTypes,
     jwksCooldownMs: config.tokenJwksCooldownSeconds * 1000,
     devMode,
     logger,

@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       tokenAlgorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'],
       tokenClockSkewSeconds: 30,
       tokenJwksCooldownSeconds: 30,
+      tokenAcceptedTypes: ['Bearer', 'JWT', 'at+jwt'],
       backendConnectTimeoutMs: 5000,
       backendTimeoutMs: 60000,
       bodyLimitBytes: 16777216,

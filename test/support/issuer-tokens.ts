@@ -21,6 +21,8 @@ export interface MintOptions {
   issuer?: string;
   audience?: string | string[];
   omitExp?: boolean;
+  /** The JOSE header `typ`; `null` leaves it out. Default `JWT`, as Keycloak. */
+  headerType?: string | null;
 }
 
 export type HostileKind =
@@ -74,8 +76,10 @@ export async function signRs256(
   payload: Record<string, unknown>,
   key: CryptoKey,
   kid: string,
+  headerType: string | null = 'JWT',
 ): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(key);
+  const header = headerType === null ? { alg: 'RS256', kid } : { alg: 'RS256', typ: headerType, kid };
+  return new SignJWT(payload).setProtectedHeader(header).sign(key);
 }
 
 const encodeSegment = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -72,6 +72,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
       keycloakClaims(issuerUrl, claims, mintOptions),
       key.privateKey,
       mintOptions.kid ?? key.kid,
+      mintOptions.headerType,
     );
   };
 
