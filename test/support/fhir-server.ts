@@ -1,7 +1,33 @@
 /**
  * A real FHIR server on loopback for integration tests and the demo: @medplum/fhir-router's
- * in-memory repository behind a small node:http wrapper that adds what the router lacks
- * (`/metadata`, paging links, `fullUrl`, ETag/Location headers, 304, compartment searches).
+ * in-memory repository behind a small node:http wrapper that adds what the router lacks, the way
+ * HAPI FHIR JPA answers it, so the gateway's security cases run end to end:
+ *
+ * - `/metadata`; `fullUrl` on entries; ETag, Last-Modified and (creates) Location/Content-Location.
+ * - Searches (type, `POST _search`, compartment `Patient/1/Observation`, system `?_type=A,B`) with
+ *   `_include` / `_revinclude` (`:iterate`, `*`, `Type:param:Target`): matches have
+ *   `search.mode = match`, joined resources follow with `search.mode = include`.
+ * - Paging, by the `paging` option:
+ *   - `'offset'` (default; Medplum's and GCP's style): `self`/`next`/`previous` links echo every
+ *     request parameter (`_tag` included) with `_offset`; only searches with `_count` page.
+ *   - `'hapi'`: searches page at `_count` or `pageSize` (default 20), are kept server-side, and
+ *     the links are `<base>?_getpages=<uuid>&_getpagesoffset=N&_count=N&_bundletype=searchset`;
+ *     following one replays the kept search (joins included) for that window. `expireSearches()`
+ *     forgets them all.
+ *   In both modes `?_getpages=<unknown id>` answers 410 (HAPI-0417).
+ * - `Patient/<id>/$everything` (the patient, its compartment, what they reference; paged like a
+ *   search), `Composition/<id>/$document` (a `document` Bundle: the Composition, then everything it
+ *   references, recursively), `$graphql` and `<Type>/<id>/$graphql` (`?query=` or a POST body,
+ *   answered as `{"data": …}` JSON).
+ * - XML when asked (`_format=xml`, `_format=application/fhir+xml`, `Accept: application/fhir+xml`,
+ *   HAPI's precedence): every FHIR answer, errors included, as FHIR XML with
+ *   `Content-Type: application/fhir+xml;charset=UTF-8`. XML request bodies still get 415.
+ * - Conditional reads: `If-None-Match: W/"<version>"` or `If-Modified-Since` → 304 without a body.
+ *   HEAD answers like GET without the body (404 for a missing resource).
+ * - Writes: `Prefer: return=minimal` → status and headers only; `return=OperationOutcome` → an
+ *   outcome instead of the resource. A conditional create (`If-None-Exist`) that matches answers 200
+ *   with the existing resource and its Location.
+ *
  * Every request is recorded so tests can assert on what the gateway sent upstream.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,9 +37,11 @@ import type { Resource } from '@medplum/fhirtypes';
 import { ensureDefinitionsIndexed } from './fhir-server/definitions.js';
 import { answerFhirRequest, type FhirBackend } from './fhir-server/fhir-handler.js';
 import { sendOutcome } from './fhir-server/http-response.js';
+import { type PagingMode, SearchStore } from './fhir-server/paging.js';
 import { type RecordedRequest, readRequestBody, recordRequest } from './fhir-server/recorded-request.js';
 import { problem } from './fhir-server/request-body.js';
 
+export type { PagingMode } from './fhir-server/paging.js';
 export type { RecordedRequest } from './fhir-server/recorded-request.js';
 export {
   DEFAULT_SEED_TAG_SYSTEM,
@@ -28,6 +56,10 @@ export interface FhirServerOptions {
   basePath?: string;
   /** Stored before the server listens; given ids are kept. */
   seed?: Resource[];
+  /** How searchsets link their pages: `'offset'` (default, params echoed) or `'hapi'` (`_getpages`). */
+  paging?: PagingMode;
+  /** HAPI paging's page size for searches without `_count`; defaults to 20 as in HAPI JPA. */
+  pageSize?: number;
 }
 
 /** Answers the request itself and returns true, or returns false to let the FHIR server answer. */
@@ -45,6 +77,8 @@ export interface LocalFhirServer {
   /** Stores a resource directly, keeping its id if it has one. */
   create<T extends Resource>(resource: T): Promise<T>;
   intercept(handler: RequestInterceptor | undefined): void;
+  /** Forgets every kept HAPI search, so their `_getpages` links answer 410 as expired ones do. */
+  expireSearches(): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +97,9 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
     basePath,
     baseUrl: '',
     startedAt: new Date().toISOString(),
+    paging: options.paging ?? 'offset',
+    pageSize: options.pageSize ?? 20,
+    searches: new SearchStore(),
   };
 
   const server = createServer((req, res) => {
@@ -98,6 +135,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
     intercept: (handler) => {
       interceptor = handler;
     },
+    expireSearches: () => backend.searches.clear(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

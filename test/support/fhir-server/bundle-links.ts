@@ -1,27 +1,27 @@
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 
 /**
- * Adds what fhir-router leaves out of search and history Bundles: `fullUrl` on each entry and,
- * for searchsets, absolute `self`/`next`/`previous` links built from `_count`, `_offset` and
- * `total`. Links keep every incoming parameter, so a gateway must rewrite this server's base URL.
+ * Adds what fhir-router leaves out of history and batch/transaction Bundles: `fullUrl` on each
+ * entry (and `search.mode = match` on a searchset's entries that have none).
  */
-export function completeBundle(
-  bundle: Bundle,
-  baseUrl: string,
-  searchType: string | undefined,
-  params: URLSearchParams,
-) {
+export function completeBundle(bundle: Bundle, baseUrl: string) {
   for (const entry of bundle.entry ?? []) {
     const resource = entry.resource;
     if (resource?.id && !entry.fullUrl) entry.fullUrl = `${baseUrl}/${resource.resourceType}/${resource.id}`;
     if (bundle.type === 'searchset' && !entry.search) entry.search = { mode: 'match' };
   }
-  if (bundle.type === 'searchset' && searchType) {
-    bundle.link = pageLinks(`${baseUrl}/${searchType}`, params, bundle.total);
-  }
 }
 
-function pageLinks(searchUrl: string, params: URLSearchParams, total: number | undefined): BundleLink[] {
+/**
+ * The default paging links (Medplum's and GCP's style): absolute `self`/`next`/`previous` built from
+ * `_count`, `_offset` and `total`, each keeping every incoming parameter (so a gateway must rewrite
+ * this server's base URL, and sees its own injected parameters echoed back).
+ */
+export function offsetLinks(
+  searchUrl: string,
+  params: URLSearchParams,
+  total: number | undefined,
+): BundleLink[] {
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(searchUrl, params) }];
   const count = nonNegativeInt(params.get('_count'));
   if (count === undefined || count === 0 || total === undefined) return links;
@@ -44,7 +44,7 @@ function withOffset(params: URLSearchParams, offset: number): URLSearchParams {
   return copy;
 }
 
-function withQuery(url: string, params: URLSearchParams): string {
+export function withQuery(url: string, params: URLSearchParams): string {
   const query = params.toString();
   return query === '' ? url : `${url}?${query}`;
 }

@@ -22,7 +22,7 @@ export function buildCapabilityStatement(baseUrl: string, date: string): Capabil
     software: { name: 'local test FHIR server (@medplum/fhir-router in memory)' },
     implementation: { description: 'In-memory FHIR server for tests', url: baseUrl },
     fhirVersion: '4.0.1',
-    format: ['json'],
+    format: ['json', 'xml'],
     rest: [
       {
         mode: 'server',

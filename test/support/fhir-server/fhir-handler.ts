@@ -1,13 +1,26 @@
 import type { ServerResponse } from 'node:http';
 import { getStatus, isResourceType } from '@medplum/core';
 import type { FhirRequest, FhirRouter, HttpMethod, MemoryRepository } from '@medplum/fhir-router';
-import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { completeBundle } from './bundle-links.js';
 import { buildCapabilityStatement } from './capability-statement.js';
 import { compartmentSearchParam } from './compartment.js';
-import { etagMatches, sendFhirJson, sendOutcome, versionHeaders } from './http-response.js';
+import {
+  etagMatches,
+  notModifiedSince,
+  type Reply,
+  replyTo,
+  sendEmpty,
+  sendOutcome,
+  sendResource,
+  versionHeaders,
+} from './http-response.js';
+import { responseEncoding } from './negotiate.js';
+import { answerOperation } from './operations.js';
+import type { PagingMode, SearchStore } from './paging.js';
 import type { RecordedRequest } from './recorded-request.js';
 import { parseRequestBody, problem, toRouterQuery } from './request-body.js';
+import { answerContinuation, answerSearch } from './search-answer.js';
 
 export interface FhirBackend {
   repo: MemoryRepository;
@@ -15,6 +28,10 @@ export interface FhirBackend {
   basePath: string;
   baseUrl: string;
   startedAt: string;
+  paging: PagingMode;
+  /** The page size of HAPI paging when the search has no `_count`. */
+  pageSize: number;
+  searches: SearchStore;
 }
 
 type Failure = { status: number; outcome: OperationOutcome };
@@ -29,31 +46,40 @@ export async function answerFhirRequest(
   request: RecordedRequest,
   res: ServerResponse,
 ): Promise<void> {
-  const includeBody = request.method !== 'HEAD';
   const method = request.method === 'HEAD' ? 'GET' : request.method;
+  const reply = replyTo(
+    res,
+    request.method !== 'HEAD',
+    responseEncoding(request.query, request.headers['accept']),
+  );
   const target = resolveTarget(backend.basePath, request);
-  if ('outcome' in target) return sendOutcome(res, target.status, target.outcome, includeBody);
+  if ('outcome' in target) return sendOutcome(reply, target.status, target.outcome);
   const { segments, params } = target;
 
   if (method === 'GET' && segments.length === 1 && segments[0] === 'metadata') {
-    return sendFhirJson(
-      res,
-      200,
-      buildCapabilityStatement(backend.baseUrl, backend.startedAt),
-      {},
-      includeBody,
-    );
+    return sendResource(reply, 200, buildCapabilityStatement(backend.baseUrl, backend.startedAt));
   }
   if (!routerMethods.has(method)) {
-    return sendOutcome(res, 405, problem('not-supported', `Method not allowed: ${method}`), includeBody);
+    return sendOutcome(reply, 405, problem('not-supported', `Method not allowed: ${method}`));
+  }
+  if (segments.some((segment) => segment.startsWith('$'))) {
+    if (await answerOperation(backend, reply, method, segments, params, request)) return;
   }
   if (segments[0] !== undefined && !isResourceType(segments[0])) {
-    return sendOutcome(res, 404, problem('not-found', `Unknown resource type: ${segments[0]}`), includeBody);
+    return sendOutcome(reply, 404, problem('not-found', `Unknown resource type: ${segments[0]}`));
+  }
+  // HAPI treats a blank `_getpages` as absent.
+  if (method === 'GET' && segments.length === 0 && params.get('_getpages')) {
+    return answerContinuation(backend, reply, params);
+  }
+  if (isSearch(method, segments)) {
+    const merged = mergeSearchBody(method, params, request);
+    if ('outcome' in merged) return sendOutcome(reply, merged.status, merged.outcome);
+    return answerSearch(backend, reply, { ...(segments[0] ? { type: segments[0] } : {}), params: merged });
   }
 
-  const body = buildRouterBody(method, segments, params, request);
-  if ('outcome' in body) return sendOutcome(res, body.status, body.outcome, includeBody);
-
+  const body = buildRouterBody(method, segments, request);
+  if ('outcome' in body) return sendOutcome(reply, body.status, body.outcome);
   const query = params.toString();
   const fhirRequest: FhirRequest = {
     method: method as HttpMethod,
@@ -62,33 +88,77 @@ export async function answerFhirRequest(
     body: body.value,
     params: {},
     query: toRouterQuery(params),
-    headers: request.headers,
+    headers: routerHeaders(request.headers),
     config: { transactions: true },
   };
   const [outcome, resource] = await backend.router.handleRequest(fhirRequest, backend.repo);
   const status = getStatus(outcome);
-  if (!resource) return sendOutcome(res, status, outcome, includeBody);
+  if (!resource) return sendOutcome(reply, status, outcome);
 
-  if (resource.resourceType === 'Bundle') {
-    const searchType = isSearch(method, segments) ? segments[0] : undefined;
-    completeBundle(resource as Bundle, backend.baseUrl, searchType, params);
-    return sendFhirJson(res, status, resource, {}, includeBody);
+  // History and batch/transaction answers are the router's own Bundles; a stored Bundle is a resource.
+  if (resource.resourceType === 'Bundle' && (segments.length === 0 || segments.at(-1) === '_history')) {
+    completeBundle(resource as Bundle, backend.baseUrl);
+    return sendResource(reply, status, resource);
   }
   const headers = versionHeaders(resource);
-  if (
-    method === 'GET' &&
-    status === 200 &&
-    etagMatches(request.headers['if-none-match'], resource.meta?.versionId)
-  ) {
-    res.writeHead(304, headers);
-    res.end();
+  if (method === 'GET') {
+    if (status === 200 && notModified(request.headers, resource)) return sendEmpty(reply, 304, headers);
+    return sendResource(reply, status, resource, headers);
+  }
+  const isCreate = method === 'POST' && segments.length === 1;
+  if (status === 201 || isCreate) {
+    const location = `${backend.baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+    headers['location'] = location;
+    if (isCreate) headers['content-location'] = location;
+  }
+  sendWriteAnswer(reply, status, resource, headers, request.headers['prefer'], isCreate);
+}
+
+/** RFC 7232 §6: `If-None-Match` decides when present; `If-Modified-Since` only without it. */
+function notModified(headers: Record<string, string>, resource: Resource): boolean {
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch) return etagMatches(ifNoneMatch, resource.meta?.versionId);
+  return notModifiedSince(headers['if-modified-since'], resource.meta?.lastUpdated);
+}
+
+/** `Prefer: return=minimal` → no body; `return=OperationOutcome` → an outcome instead of the resource. */
+function sendWriteAnswer(
+  reply: Reply,
+  status: number,
+  resource: Resource,
+  headers: Record<string, string>,
+  prefer: string | undefined,
+  isCreate: boolean,
+): void {
+  const wanted = /(?:^|[,;\s])return\s*=\s*"?([A-Za-z]+)"?/.exec(prefer ?? '')?.[1];
+  if (wanted === 'minimal') {
+    sendEmpty(reply, status, headers);
     return;
   }
-  if (status === 201) {
-    headers['location'] =
-      `${backend.baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+  if (wanted === 'OperationOutcome') {
+    const verb = status === 201 ? 'created' : isCreate ? 'matched' : 'updated';
+    const url = `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+    const outcome: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `Successfully ${verb} resource "${url}".`,
+        },
+      ],
+    };
+    sendResource(reply, status, outcome, headers);
+    return;
   }
-  sendFhirJson(res, status, resource, headers, includeBody);
+  sendResource(reply, status, resource, headers);
+}
+
+/** HAPI accepts `If-None-Exist` as `Patient?name=x` or an absolute URL too; Medplum wants `name=x`. */
+function routerHeaders(headers: Record<string, string>): Record<string, string> {
+  const ifNoneExist = headers['if-none-exist'];
+  if (ifNoneExist === undefined || !ifNoneExist.includes('?')) return headers;
+  return { ...headers, 'if-none-exist': ifNoneExist.slice(ifNoneExist.indexOf('?') + 1) };
 }
 
 function resolveTarget(basePath: string, request: RecordedRequest): Target | Failure {
@@ -118,30 +188,37 @@ function resolveTarget(basePath: string, request: RecordedRequest): Target | Fai
   return { segments, params };
 }
 
+/** GET on a type (or on the base: a system search over `_type`), or POST `Type/_search`. */
 function isSearch(method: string, segments: string[]): boolean {
-  if (method === 'GET') return segments.length === 1;
+  if (method === 'GET') return segments.length <= 1;
   return method === 'POST' && segments.length === 2 && segments[1] === '_search';
 }
 
-/** The body fhir-router wants: a resource, a patch array, or (for POST `_search`) the merged search fields. */
+/** For POST `_search`, the form fields join the URL's parameters (and the links then carry both). */
+function mergeSearchBody(
+  method: string,
+  params: URLSearchParams,
+  request: RecordedRequest,
+): URLSearchParams | Failure {
+  if (method !== 'POST') return params;
+  const parsed = parseRequestBody(request.body, request.headers['content-type']);
+  if (!parsed.ok) return parsed;
+  if (parsed.kind === 'json') {
+    return { status: 415, outcome: problem('not-supported', 'POST _search takes form-urlencoded fields') };
+  }
+  if (parsed.kind === 'form') for (const [key, value] of parsed.value) params.append(key, value);
+  return params;
+}
+
+/** The body fhir-router wants: a resource, or a patch array. */
 function buildRouterBody(
   method: string,
   segments: string[],
-  params: URLSearchParams,
   request: RecordedRequest,
 ): { value: unknown } | Failure {
   if (method === 'GET' || method === 'DELETE') return { value: undefined };
   const parsed = parseRequestBody(request.body, request.headers['content-type']);
   if (!parsed.ok) return parsed;
-
-  if (isSearch(method, segments)) {
-    if (parsed.kind === 'json') {
-      return { status: 415, outcome: problem('not-supported', 'POST _search takes form-urlencoded fields') };
-    }
-    // Search fields in the body join those in the URL; the links then carry both.
-    if (parsed.kind === 'form') for (const [key, value] of parsed.value) params.append(key, value);
-    return { value: toRouterQuery(params) };
-  }
   if (parsed.kind !== 'json') {
     return { status: 400, outcome: problem('invalid', `${method} needs a JSON body`) };
   }

@@ -43,7 +43,7 @@ export function toRouterQuery(params: URLSearchParams): Record<string, string | 
 }
 
 export function problem(
-  code: 'invalid' | 'not-supported' | 'not-found' | 'exception',
+  code: 'invalid' | 'not-supported' | 'not-found' | 'exception' | 'processing' | 'conflict',
   text: string,
 ): OperationOutcome {
   return {
