@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { type LocalFhirServer, startFhirServer } from './fhir-server.js';
 import { toFhirXml } from './fhir-server/xml.js';
@@ -564,6 +565,27 @@ describe('local FHIR server, HAPI behaviours (default offset paging)', () => {
       assert.equal(twice.status, 412, 'several matches');
     });
 
+    test('a gzip request body is inflated (and recorded inflated); one that does not inflate gets 400', async () => {
+      server.clearRequests();
+      const resource = { resourceType: 'Patient', name: [{ family: 'Zipped' }] };
+      const res = await call(server, '/Patient', {
+        method: 'POST',
+        headers: { 'content-type': FHIR_JSON, 'content-encoding': 'gzip' },
+        body: gzipSync(JSON.stringify(resource)),
+      });
+      assert.equal(res.status, 201);
+      assert.equal((res.json as Patient).name?.[0]?.family, 'Zipped');
+      assert.deepEqual(JSON.parse(server.requests[0]?.body ?? ''), resource);
+      assert.equal(server.requests[0]?.headers['content-encoding'], 'gzip');
+      const broken = await call(server, '/Patient', {
+        method: 'POST',
+        headers: { 'content-type': FHIR_JSON, 'content-encoding': 'gzip' },
+        body: JSON.stringify(resource),
+      });
+      assert.equal(broken.status, 400);
+      assert.equal((broken.json as OperationOutcome).resourceType, 'OperationOutcome');
+    });
+
     test('a stored Bundle is a resource: created, read with validators, updated and deleted', async () => {
       const bundle = {
         resourceType: 'Bundle',
@@ -685,5 +707,21 @@ describe('local FHIR server, HAPI paging', () => {
     assert.equal(expired.status, 410);
     assert.equal((expired.json as OperationOutcome).resourceType, 'OperationOutcome');
     assert.equal((await call(server, '?_getpages=not-a-search')).status, 410);
+  });
+});
+
+describe('local FHIR server, request head size', () => {
+  test('maxHeaderSize admits long URLs that Node refuses by default', async () => {
+    const longQuery = `_id=${Array.from({ length: 3000 }, (_, i) => `id-${i}`).join(',')}`;
+    const small = await startFhirServer();
+    const large = await startFhirServer({ maxHeaderSize: 64 * 1024 });
+    try {
+      assert.equal((await fetch(`${small.baseUrl}/Patient?${longQuery}`)).status, 431);
+      const res = await fetch(`${large.baseUrl}/Patient?${longQuery}`);
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as Bundle).total, 0);
+    } finally {
+      await Promise.all([small.close(), large.close()]);
+    }
   });
 });

@@ -24,6 +24,8 @@
  *   `Content-Type: application/fhir+xml;charset=UTF-8`. XML request bodies still get 415.
  * - Conditional reads: `If-None-Match: W/"<version>"` or `If-Modified-Since` → 304 without a body.
  *   HEAD answers like GET without the body (404 for a missing resource).
+ * - Request bodies with `Content-Encoding: gzip` are inflated (HAPI does too); `requests` records
+ *   the inflated text with the headers as received.
  * - Writes: `Prefer: return=minimal` → status and headers only; `return=OperationOutcome` → an
  *   outcome instead of the resource. A conditional create (`If-None-Exist`) that matches answers 200
  *   with the existing resource and its Location.
@@ -60,6 +62,11 @@ export interface FhirServerOptions {
   paging?: PagingMode;
   /** HAPI paging's page size for searches without `_count`; defaults to 20 as in HAPI JPA. */
   pageSize?: number;
+  /**
+   * The largest request head (request line and headers) accepted, in bytes; above it Node answers
+   * 431. Defaults to Node's 16 KiB; raise it for tests that send very long URLs or tokens upstream.
+   */
+  maxHeaderSize?: number;
 }
 
 /** Answers the request itself and returns true, or returns false to let the FHIR server answer. */
@@ -102,13 +109,17 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
     searches: new SearchStore(),
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16 * 1024 }, (req, res) => {
     handle(req, res).catch((err: unknown) => failSafely(res, err));
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const recorded = recordRequest(req, await readRequestBody(req));
+    const body = await readRequestBody(req);
+    const recorded = recordRequest(req, body ?? '');
     requests.push(recorded);
     if (interceptor && (await interceptor(recorded, res))) return;
+    if (body === undefined) {
+      return sendOutcome(res, 400, problem('invalid', 'The gzip request body does not inflate'));
+    }
     await answerFhirRequest(backend, recorded, res);
   }
 

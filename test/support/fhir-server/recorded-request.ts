@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 
 /** One HTTP request as the local FHIR server received it, kept so tests can assert on what was sent. */
 export interface RecordedRequest {
@@ -10,15 +11,26 @@ export interface RecordedRequest {
   query: URLSearchParams;
   /** Header names are lower-cased; repeated headers are joined with `, `. */
   headers: Record<string, string>;
+  /** The body as text, inflated when it came with `Content-Encoding: gzip` (the header is kept). */
   body: string;
 }
 
-export async function readRequestBody(req: IncomingMessage): Promise<string> {
+/**
+ * The request body as text. A `Content-Encoding: gzip` body is inflated first, as HAPI does; undefined
+ * when it does not inflate. (Other encodings are read as they are, and so fail to parse.)
+ */
+export async function readRequestBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  if (req.headers['content-encoding']?.trim().toLowerCase() !== 'gzip') return raw.toString('utf8');
+  try {
+    return gunzipSync(raw).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function recordRequest(req: IncomingMessage, body: string): RecordedRequest {
