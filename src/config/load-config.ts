@@ -33,6 +33,8 @@ export interface GatewayConfig {
   /** Time to the response headers, and between two body chunks. */
   readonly backendTimeoutMs: number;
   readonly bodyLimitBytes: number;
+  /** Batches and transactions with more entries get 413. */
+  readonly bundleMaxEntries: number;
   /** Searches with a longer upstream URL are sent as `POST [type]/_search`. */
   readonly maxUpstreamUrlLength: number;
   /** Request line plus headers; Node's http server answers larger requests through our 431. */
@@ -83,10 +85,11 @@ export function loadConfig(env: Environment): GatewayConfig {
     tokenAlgorithms: v.TOKEN_ALGORITHMS,
     tokenClockSkewSeconds: v.TOKEN_CLOCK_SKEW_SECONDS,
     tokenJwksCooldownSeconds: v.TOKEN_JWKS_COOLDOWN_SECONDS,
+    tokenAcceptedTypes: v.TOKEN_ACCEPTED_TYPES,
     backendConnectTimeoutMs: v.BACKEND_CONNECT_TIMEOUT_MS,
     backendTimeoutMs: v.BACKEND_TIMEOUT_MS,
-    tokenAcceptedTypes: v.TOKEN_ACCEPTED_TYPES,
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
+    bundleMaxEntries: v.BUNDLE_MAX_ENTRIES,
     maxUpstreamUrlLength: v.MAX_UPSTREAM_URL_LENGTH,
     maxHeaderBytes: v.MAX_HEADER_BYTES,
     trustProxy: v.TRUST_PROXY,

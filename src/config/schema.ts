@@ -113,6 +113,7 @@ export const environmentSchema = z.object({
   ALLOWED_QUERIES_FILE: z.string().optional(),
   RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,
+  BUNDLE_MAX_ENTRIES: wholeNumber(1, 1_000_000),
   BODY_LIMIT_BYTES: wholeNumber(1, Number.MAX_SAFE_INTEGER),
   MAX_UPSTREAM_URL_LENGTH: wholeNumber(1, Number.MAX_SAFE_INTEGER),
   MAX_HEADER_BYTES: wholeNumber(1024, 1048576),

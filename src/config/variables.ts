@@ -128,6 +128,13 @@ const CORE_VARIABLE_SPECS = {
       'Which interactions write a FHIR AuditEvent: letters from `C`, `R`, `U`, `D`, `E` written together, ' +
       'e.g. `CRUDE` or `RE` (no commas). Unset or blank: audit off.',
   },
+  BUNDLE_MAX_ENTRIES: {
+    default: '1000',
+    required: false,
+    group: 'limits',
+    description:
+      'Most entries a batch or transaction Bundle may have; a larger one gets 413 and nothing is forwarded.',
+  },
   BODY_LIMIT_BYTES: {
     default: '16777216',
     required: false,

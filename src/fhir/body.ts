@@ -3,6 +3,7 @@
  */
 
 import { GatewayError, badRequest } from './errors.js';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
 import type { RequestBody } from './request.js';
 
 export const MediaType = {
@@ -22,8 +23,13 @@ export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
-/** A body over `bytes`; `parsed` seeds the JSON cache when the caller already holds the value. */
+/**
+ * A body over `bytes`; `parsed` seeds the JSON cache when the caller already holds the value.
+ * @throws GatewayError 400 `json_too_deep` for a JSON body nested deeper than MAX_JSON_DEPTH,
+ *   checked here so that it holds for bodies forwarded without being read, too.
+ */
 export function requestBody(bytes: Buffer, mediaType: string, parsed?: unknown): RequestBody {
+  if (parsed === undefined && isJsonFamily(mediaType)) checkJsonDepth(bytes);
   let cache: { value: unknown } | undefined = parsed === undefined ? undefined : { value: parsed };
   return {
     bytes,
@@ -49,12 +55,27 @@ function parseJson(bytes: Buffer, mediaType: string): unknown {
     );
   }
   const text = utf8Text(bytes);
+  if (!isJsonFamily(mediaType)) checkJsonDepth(bytes);
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON', {
       detail: error instanceof Error ? error.message : String(error),
     });
+  }
+}
+
+/** `application/json`, `application/fhir+json`, `application/json-patch+json` and other `+json` types. */
+function isJsonFamily(mediaType: string): boolean {
+  return mediaType === MediaType.json || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}
+
+function checkJsonDepth(bytes: Buffer): void {
+  if (exceedsJsonDepth(bytes)) {
+    throw badRequest(
+      `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`,
+      'json_too_deep',
+    );
   }
 }
 

@@ -46,6 +46,24 @@ export function bundleEntries(req: FhirRequest): unknown[] {
 }
 
 /**
+ * Refuses a batch or transaction with more than `maxEntries` entries (BUNDLE_MAX_ENTRIES), before
+ * anything looks at them: each entry can cost the checkers and the FHIR server a request, so the
+ * count bounds the work one request causes (issue 8, case D1). Other requests pass untouched.
+ * @throws GatewayError 413 `too_many_entries`
+ */
+export function checkBundleSize(req: FhirRequest, maxEntries: number): void {
+  if (req.interaction !== 'batch' && req.interaction !== 'transaction') return;
+  const count = bundleEntries(req).length;
+  if (count > maxEntries) {
+    throw new GatewayError(
+      413,
+      'too_many_entries',
+      `The ${req.interaction} Bundle has ${count} entries; at most ${maxEntries} are accepted (BUNDLE_MAX_ENTRIES)`,
+    );
+  }
+}
+
+/**
  * One Bundle entry as a FhirRequest. `headers` are the enclosing request's (e.g. `accept`); the
  * entry's own conditions (`ifMatch`, `ifNoneExist`, …) replace any of the same name.
  * @throws GatewayError 400 naming the entry index for anything malformed, including a nested

@@ -29,8 +29,6 @@ export interface AppOptions {
   readonly maxHeaderBytes: number;
   readonly trustProxy: boolean;
   readonly corsAllowOrigin: string;
-  /** Serve /metrics on the main port (false when METRICS_PORT is set). */
-  readonly serveMetrics: boolean;
   readonly pluginRoutes: readonly PluginRoute[];
 }
 
@@ -158,7 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(issuer && backend ? 200 : 503);
     return { status: issuer && backend ? 'ready' : 'not ready', issuer, backend };
   });
-  if (options.serveMetrics) registerMetricsRoute(app, deps.metrics);
+  // No /metrics here: it is served only on METRICS_PORT (server/gateway.ts), never on the public port.
 
   app.get('/fhir/.well-known/smart-configuration', async (_request, reply) => {
     const discovery = await deps.verifier.loadDiscovery();
@@ -251,13 +249,6 @@ function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: 
     'request',
   );
   request.log.debug({ requestId: request.id, url: request.raw.url }, 'request target');
-}
-
-function registerMetricsRoute(app: FastifyInstance, metrics: GatewayMetrics): void {
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
 }
 
 function registerPluginRoutes(

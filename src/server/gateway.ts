@@ -88,6 +88,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     context,
     metrics,
     tokenIssuer: config.tokenIssuer,
+    parseLimits: { bundleMaxEntries: config.bundleMaxEntries },
     forwardOptions: { maxUpstreamUrlLength: config.maxUpstreamUrlLength, trustProxy: config.trustProxy },
   };
   const app = await buildApp({
@@ -97,7 +98,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     maxHeaderBytes: config.maxHeaderBytes,
     trustProxy: config.trustProxy,
     corsAllowOrigin: config.corsAllowOrigin,
-    serveMetrics: config.metricsPort === undefined,
     pluginRoutes: collectPluginRoutes(deps, context),
   });
 

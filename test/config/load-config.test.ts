@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
       backendConnectTimeoutMs: 5000,
       backendTimeoutMs: 60000,
       bodyLimitBytes: 16777216,
+      bundleMaxEntries: 1000,
       maxUpstreamUrlLength: 4096,
       maxHeaderBytes: 65536,
       trustProxy: false,

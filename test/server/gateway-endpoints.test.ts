@@ -54,16 +54,6 @@ describe('gateway-owned endpoints', () => {
     assert.deepEqual(ready.json(), { status: 'ready', issuer: true, backend: true });
   });
 
-  test('metrics count requests by interaction and status', async () => {
-    const token = await stack.issuer.mint({});
-    await send(stack.gatewayUrl, { path: '/fhir/Patient', headers: bearer(token) });
-    const res = await send(stack.gatewayUrl, { path: '/metrics' });
-    assert.equal(res.status, 200);
-    assert.match(res.text, /fhir_gateway_requests_total\{interaction="search-type",status="200"\} \d+/);
-    assert.match(res.text, /fhir_gateway_upstream_duration_seconds_bucket/);
-    assert.match(res.text, /fhir_gateway_access_decisions_total\{outcome="granted",by="checker"\}/);
-  });
-
   test('CORS: preflight answered, Location exposed', async () => {
     const preflight = await send(stack.gatewayUrl, {
       method: 'OPTIONS',

@@ -25,7 +25,7 @@ import type { Exchange } from './exchange.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { mutate } from './mutate.js';
 import { negotiate } from './negotiate.js';
-import { parse } from './parse.js';
+import { type ParseLimits, parse } from './parse.js';
 import { type Reply, respond } from './respond.js';
 
 export interface PipelineDeps {
@@ -37,10 +37,11 @@ export interface PipelineDeps {
   readonly metrics: GatewayMetrics;
   readonly tokenIssuer: string;
   readonly forwardOptions: ForwardOptions;
+  readonly parseLimits: ParseLimits;
 }
 
 export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange): Promise<Reply> {
-  const req = parse(exchange);
+  const req = parse(exchange, deps.parseLimits);
   exchange.fhir = req;
 
   if (req.interaction === 'capabilities') {
