@@ -4,11 +4,18 @@
  * `MANAGE_X`. The verb follows from the classified interaction, not from the HTTP method, so
  * `POST Patient/_search` is a search and needs `GET_PATIENT`.
  *
+ * Joins need roles too (issue 8): every type a request can return or probe through `_include`,
+ * `_revinclude`, `_has`, chains or an operation needs its read role, and a reach that cannot be
+ * bounded (`_include=*`, `$graphql`) is refused. Destructive extensions (`$expunge`, `_expunge`)
+ * need the delete role; `_cascade` cannot be bounded.
+ *
  * Batch and transaction Bundles are checked entry by entry, each entry exactly as the same request
  * sent alone; one refused entry refuses the whole Bundle, naming every missing role.
  */
 import { type DeniedDecision, denied } from '../access/contract.js';
 import { bundleEntries, parseEntryRequest } from '../fhir/bundle-entry.js';
+import { destructiveReach } from '../fhir/destructive.js';
+import { joinReach } from '../fhir/joins.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { formatPath } from '../fhir/serialize.js';
 
@@ -138,12 +145,64 @@ function problemOf(
 ): { text: string; status: 400 | 403 } | undefined {
   const requirement = requirementOf(req);
   if (requirement.kind === 'refused') return { text: requirement.reason, status: requirement.status };
-  const missing = requirement.permissions.filter((permission) => !hasPermission(roles, permission));
+  const extra = extendedRequirement(req);
+  if (extra.kind === 'refused') return { text: extra.reason, status: extra.status };
+  const needed: { permission: Permission; why?: string }[] = [
+    ...requirement.permissions.map((permission) => ({ permission })),
+    ...extra.needs,
+  ];
+  const seen = new Set<string>();
+  const missing = needed.filter(({ permission }) => {
+    const role = verbRole(permission);
+    if (seen.has(role) || hasPermission(roles, permission)) return false;
+    seen.add(role);
+    return true;
+  });
   if (missing.length === 0) return undefined;
   const text = missing
-    .map((permission) => `${verbRole(permission)} or ${manageRole(permission.resourceType)}`)
+    .map(
+      ({ permission, why }) =>
+        `${verbRole(permission)} or ${manageRole(permission.resourceType)}${why ? ` (${why})` : ''}`,
+    )
     .join(', and ');
   return { text: `needs role ${text}`, status: 403 };
+}
+
+/**
+ * What the request needs beyond its interaction on its own type: the read permission of every type
+ * its joins return or probe (src/fhir/joins.ts), and the delete permission for a destructive
+ * extension (src/fhir/destructive.ts). A reach that cannot be bounded is refused whatever the roles.
+ */
+export function extendedRequirement(
+  req: FhirRequest,
+):
+  | { readonly kind: 'permissions'; readonly needs: readonly { permission: Permission; why: string }[] }
+  | { readonly kind: 'refused'; readonly reason: string; readonly status: 403 } {
+  const joins = joinReach(req);
+  const destructive = destructiveReach(req);
+  const unbounded = [...joins.unboundedBy, ...(destructive?.unboundedBy ?? [])];
+  if (unbounded.length > 0) {
+    return {
+      kind: 'refused',
+      status: 403,
+      reason: `what it reaches cannot be bounded by any role (${unbounded.join(', ')})`,
+    };
+  }
+  const needs: { permission: Permission; why: string }[] = [];
+  for (const type of [...joins.types, ...joins.probes]) {
+    const how = joins.types.has(type) ? 'returned' : 'searched';
+    needs.push({
+      permission: { verb: 'GET', resourceType: type },
+      why: `${type} is ${how} by ${joins.via.get(type) ?? 'a join'}`,
+    });
+  }
+  for (const type of destructive?.types ?? []) {
+    needs.push({
+      permission: { verb: 'DELETE', resourceType: type },
+      why: `for ${destructive!.by.join(', ')}`,
+    });
+  }
+  return { kind: 'permissions', needs };
 }
 
 function missingType(req: FhirRequest): Requirement {

@@ -17,6 +17,7 @@ import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import type { Exemptions } from './exempt.js';
+import { unnarrowableJoin } from './joins.js';
 import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
 import { GATEWAY_ONLY_PARAMS, narrowedTagParams } from './scope.js';
@@ -41,6 +42,8 @@ export async function androidDecision(
   user: OpenSrpUser,
   deps: DecisionDeps,
 ): Promise<AccessDecision> {
+  const unnarrowable = unnarrowableJoin(req, deps.exempt);
+  if (unnarrowable) return unnarrowable;
   const visibility = async () => new Visibility(await deps.lookups.scopeOf(req, user), deps.exempt);
   if (req.interaction === 'capabilities' || req.interaction === 'paging') {
     // A HAPI paging link replays a search stored with our `_tag` already in it.
