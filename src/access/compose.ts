@@ -9,8 +9,8 @@ import type {
 
 /**
  * Several checkers named in ACCESS_CHECKER act as one: every checker must grant (the first denial
- * wins), mutations apply in order, and post-processing steps run in order, each on the previous
- * step's output.
+ * wins), mutations apply in order, post-processing steps run in order, each on the previous
+ * step's output, and a resource is visible only when it is visible to every checker.
  */
 export function composeCheckers(checkers: readonly AccessChecker[]): AccessChecker {
   if (checkers.length === 1) return checkers[0]!;
@@ -31,11 +31,13 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
   const mutations = decisions.flatMap((d) => (d.mutation ? [d.mutation] : []));
   const postProcessors = decisions.filter((d) => d.postProcess !== undefined);
   const auditSource = decisions.find((d) => d.auditAgent !== undefined);
+  const viewers = decisions.filter((d) => d.visible !== undefined);
   const combined: {
     canAccess: true;
     mutation?: RequestMutation;
     postProcess?: GrantedDecision['postProcess'];
     auditAgent?: GrantedDecision['auditAgent'];
+    visible?: GrantedDecision['visible'];
   } = { canAccess: true };
   if (mutations.length > 0) combined.mutation = concatMutations(mutations);
   if (postProcessors.length > 0) {
@@ -52,6 +54,8 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
       return replaced;
     };
   }
+  // A resource is shown only when every checker that restricts the answer may show it.
+  if (viewers.length > 0) combined.visible = (resource) => viewers.every((d) => d.visible!(resource));
   if (auditSource) combined.auditAgent = () => auditSource.auditAgent!();
   return combined;
 }

@@ -68,8 +68,29 @@ export interface GrantedDecision {
    * to hide a resource the caller may not see.
    */
   postProcess?(req: FhirRequest, res: BackendResponse): Promise<unknown | undefined>;
+  /**
+   * Which resources the caller may see (the answer side of the decision). When set, every
+   * resource in every answer is held to it before the client gets it: a resource read by id that
+   * the caller may not see is answered as missing (404, HEAD and If-None-Match included), Bundle
+   * entries (search matches and includes, history, continuation pages, operation outputs, batch
+   * and transaction responses) and Parameters resources are removed, a write answer loses its
+   * body and Location, and an answer that cannot be checked resource by resource (not FHIR JSON,
+   * GraphQL) is refused with 403. Only plain searches (type or compartment searches without
+   * `_include*`, `_revinclude*` or `_contained*`) stream unchecked: a checker that sets
+   * `visible` vouches that it narrowed or denied those. Runs after `postProcess`, on its output.
+   * OperationOutcome resources are always shown.
+   */
+  visible?(resource: FhirResource): boolean;
   /** The audit user; undefined disables audit for the request. */
   auditAgent?(): Reference | undefined;
+}
+
+/** A FHIR resource as found in an answer, before anything about it is checked. */
+export interface FhirResource {
+  readonly resourceType: string;
+  readonly id?: string;
+  readonly meta?: { readonly tag?: readonly { readonly system?: string; readonly code?: string }[] };
+  readonly [field: string]: unknown;
 }
 
 export interface DeniedDecision {

@@ -5,11 +5,11 @@
  * which must grant. Granted decisions are merged: mutations and post-processing run in stage order.
  */
 import { composeCheckers } from '../access/compose.js';
-import type { AccessChecker, AccessDecision, DeniedDecision } from '../access/contract.js';
+import type { AccessChecker, AccessDecision, DeniedDecision, FhirResource } from '../access/contract.js';
 import { denied, granted } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { clientRoleOf, type OpenSrpUser, ROLE } from './claims.js';
-import { checkPermissions } from './permissions.js';
+import { checkPermissions, hasPermission } from './permissions.js';
 
 /** A stage after the role checks; undefined when it has nothing to say about the request. */
 export type DecisionStage = (req: FhirRequest, user: OpenSrpUser) => Promise<AccessDecision | undefined>;
@@ -31,10 +31,21 @@ export function checkIdentityAndRoles(req: FhirRequest, user: OpenSrpUser): Deni
   return checkPermissions(req, user.roles);
 }
 
+/**
+ * Every resource in an answer needs the read role of its type (GET_X or MANAGE_X), whatever
+ * brought it there: a join, an operation, a continuation page, a write answer (issue 8).
+ */
+export function readableWith(roles: ReadonlySet<string>): (resource: FhirResource) => boolean {
+  return (resource) => hasPermission(roles, { verb: 'GET', resourceType: resource.resourceType });
+}
+
 /** The checker for one user: the token checks, then every stage in order. */
 export function openSrpChecker(user: OpenSrpUser, stages: readonly DecisionStage[]): AccessChecker {
   const asCheckers: AccessChecker[] = [
-    { checkAccess: async (req) => checkIdentityAndRoles(req, user) ?? granted() },
+    {
+      checkAccess: async (req) =>
+        checkIdentityAndRoles(req, user) ?? granted({ visible: readableWith(user.roles) }),
+    },
     ...stages.map((stage) => ({
       checkAccess: async (req: FhirRequest) => (await stage(req, user)) ?? granted(),
     })),

@@ -8,9 +8,10 @@
  *   allowed queries  authenticated entries
  *   authorize        403 (or the status a checker chose)
  *   mutate           apply the decision's query mutation
- *   negotiate        406: answers the gateway must read are asked for as JSON
+ *   negotiate        406: answers the gateway must read are asked for as JSON, whole
  *   forward          502 / 504
- *   respond          stream with base-URL rewriting, or buffer and post-process
+ *   respond          stream with base-URL rewriting, or buffer, post-process and check every
+ *                    resource against the decision's `visible` (404 / entries removed)
  */
 import type { AccessCheckerFactory, GatewayContext } from '../../access/contract.js';
 import type { AllowedQueries } from '../../access/allowed-queries.js';
@@ -24,7 +25,8 @@ import { authorize } from './authorize.js';
 import type { Exchange } from './exchange.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { mutate } from './mutate.js';
-import { negotiate } from './negotiate.js';
+import { mustReadAnswer, negotiate } from './negotiate.js';
+import { answerNeedsCheck } from './answer-check.js';
 import { type ParseLimits, parse } from './parse.js';
 import { type Reply, respond } from './respond.js';
 
@@ -67,12 +69,17 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
   }
   deps.metrics.decisions.inc({ outcome: 'granted', by: exchange.grantedBy });
 
-  const mutated = negotiate(mutate(req, exchange.decision?.mutation), exchange.decision);
+  const checked = answerNeedsCheck(req, exchange.decision);
+  const mutated = negotiate(
+    mutate(req, exchange.decision?.mutation),
+    mustReadAnswer(exchange.decision, checked),
+    checked,
+  );
   const started = process.hrtime.bigint();
   const upstream = await forward(deps.backend, exchange, mutated, deps.forwardOptions);
   deps.metrics.upstreamDuration.observe(
     { status: String(upstream.status) },
     Number(process.hrtime.bigint() - started) / 1e9,
   );
-  return respond(exchange, mutated, exchange.decision, upstream, deps.backend.baseUrl);
+  return respond(exchange, mutated, exchange.decision, upstream, deps.backend.baseUrl, checked);
 }

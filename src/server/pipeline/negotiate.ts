@@ -8,19 +8,24 @@ const JSON_TYPES = [FHIR_JSON, 'application/json'];
 const OFFERED = [...JSON_TYPES, 'application/fhir+xml', 'application/xml', 'text/xml'];
 /** `_format` values meaning JSON (http.html#mime-type). */
 const JSON_FORMATS: ReadonlySet<string> = new Set(['json', ...JSON_TYPES]);
+/** Validators the gateway evaluates itself when it must see the resource first. */
+const READ_CONDITIONS = ['if-none-match', 'if-modified-since'];
 
 /**
- * Stage between authorize and forward: content negotiation for answers the gateway must read.
- * A decision that post-processes the answer reads it as JSON, so the backend is asked for JSON
+ * Stage between mutate and forward: ask the backend for what the gateway must read. When the
+ * decision post-processes the answer or checks it (`mustRead`), the backend is asked for JSON
  * whatever the client asked; a client that accepts JSON gets JSON, one that accepts only other
  * formats (`_format=xml`, `Accept: application/fhir+xml`) gets 406 before anything is forwarded.
- * Answers the gateway does not read pass through in any format (the base URL rewriting is a
- * literal replacement).
+ * When the answer is checked, the backend is also asked for the whole resource: HEAD goes up as
+ * GET, read validators (If-None-Match, If-Modified-Since) are evaluated by the respond stage after
+ * the check, and writes ask `Prefer: return=representation`, so that an answer about a resource
+ * the caller may not see never discloses it (a 304, a HEAD 200 or a bare Location would).
+ * Answers the gateway does not read pass through in any format.
  *
  * @throws GatewayError 406 naming the format this request is served in.
  */
-export function negotiate(req: FhirRequest, decision: GrantedDecision | undefined): FhirRequest {
-  if (!decision?.postProcess) return req;
+export function negotiate(req: FhirRequest, mustRead: boolean, checked: boolean): FhirRequest {
+  if (!mustRead) return req;
   const format = req.query.find((p) => p.name === '_format');
   const acceptsJson = format
     ? JSON_FORMATS.has(format.value.split(';', 1)[0]!.trim().toLowerCase())
@@ -33,11 +38,43 @@ export function negotiate(req: FhirRequest, decision: GrantedDecision | undefine
         `Ask with Accept: ${FHIR_JSON} (or _format=json)`,
     );
   }
+  const headers: Record<string, string> = { ...req.headers, accept: FHIR_JSON };
+  let method = req.method;
+  if (checked) {
+    if (method === 'HEAD') method = 'GET';
+    if (method === 'GET') for (const name of READ_CONDITIONS) delete headers[name];
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      headers.prefer = withReturn(headers.prefer, 'representation');
+    }
+  }
   return {
     ...req,
+    method,
     query: format ? req.query.filter((p) => p.name !== '_format') : req.query,
-    headers: { ...req.headers, accept: FHIR_JSON },
+    headers,
   };
+}
+
+/** True when the request must be answered in JSON because the gateway reads the answer. */
+export function mustReadAnswer(decision: GrantedDecision | undefined, checked: boolean): boolean {
+  return checked || decision?.postProcess !== undefined;
+}
+
+/** The `return` preference of a Prefer header (RFC 7240), e.g. `minimal`; undefined when absent. */
+export function preferredReturn(prefer: string | undefined): string | undefined {
+  for (const part of (prefer ?? '').split(',')) {
+    const [name, value] = part.split('=', 2).map((s) => s.trim().toLowerCase());
+    if (name === 'return' && value) return value.replace(/^"|"$/g, '');
+  }
+  return undefined;
+}
+
+function withReturn(prefer: string | undefined, value: string): string {
+  const others = (prefer ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !/^return\s*=/i.test(part));
+  return [`return=${value}`, ...others].join(', ');
 }
 
 /** True when no Accept header is given, or when it admits a JSON type (directly, or by a wildcard). */

@@ -13,6 +13,8 @@ import { pickHeaders, RESPONSE_HEADERS_TO_KEEP, URL_HEADERS } from '../../backen
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import { injectedParams, withoutParams } from '../injected-params.js';
+import { checkAnswer } from './answer-check.js';
+import { preferredReturn } from './negotiate.js';
 import { ReplaceStream, replaceInBuffer, replaceInString } from '../url-rewrite.js';
 import type { Exchange } from './exchange.js';
 
@@ -27,7 +29,10 @@ export interface Reply {
 
 /**
  * Stage 8: turn the backend's answer into the client's. Bodies stream through the base-URL
- * rewriter; they are buffered only when the decision asks for post-processing of a 2xx answer.
+ * rewriter; they are buffered only when the decision asks for post-processing of a 2xx answer,
+ * or when the answer is `checked` against the decision's `visible` (answer-check.ts). A checked
+ * answer is then shaped the way the client asked (HEAD, If-None-Match, Prefer: return=minimal)
+ * only after the check, so that none of them discloses a resource the caller may not see.
  */
 export async function respond(
   exchange: Exchange,
@@ -35,7 +40,10 @@ export async function respond(
   decision: GrantedDecision | undefined,
   upstream: UpstreamResponse,
   backendBaseUrl: string,
+  checked = false,
 ): Promise<Reply> {
+  // The client's own request: negotiate may have changed what was asked upstream (HEAD → GET, Prefer).
+  const clientReq = exchange.fhir ?? req;
   const headers = pickHeaders(upstream.headers, RESPONSE_HEADERS_TO_KEEP);
   const tail = withoutParams(injectedParams(exchange.fhir?.query ?? req.query, decision?.mutation));
   for (const name of URL_HEADERS) {
@@ -51,9 +59,23 @@ export async function respond(
   const wantsGzip = acceptsGzip(exchange.headers['accept-encoding']);
   if (wantsGzip) headers['content-encoding'] = 'gzip';
 
-  if (decision?.postProcess && status >= 200 && status < 300) {
+  if ((decision?.postProcess || checked) && status >= 200 && status < 300) {
     const text = await readText(decoded);
-    const output = await decision.postProcess(req, bufferedResponse(status, headers, text));
+    const response = bufferedResponse(status, headers, text);
+    let output = decision?.postProcess ? await decision.postProcess(req, response) : undefined;
+    let hidden = false;
+    if (checked && decision?.visible) {
+      const answer = output !== undefined ? output : text.trim() === '' ? undefined : response.json();
+      const verdict = checkAnswer(clientReq, answer, decision.visible);
+      if (verdict.body !== undefined) output = verdict.body;
+      hidden = verdict.hidden;
+    }
+    // A resource the caller created or named keeps where it lives; a conditional create's match does not.
+    const named = status === 201 || clientReq.method === 'PUT' || clientReq.method === 'PATCH';
+    if (hidden && !named) for (const name of VALIDATOR_AND_URL_HEADERS) delete headers[name];
+    if (hidden || !sendsBody(clientReq, checked, headers)) {
+      return withoutBody(notModified(clientReq, checked, headers) ? 304 : status, headers);
+    }
     let body = text;
     if (output !== undefined) {
       body = JSON.stringify(output);
@@ -143,4 +165,36 @@ function bufferedResponse(status: number, headers: Record<string, string>, text:
       return parsed.value;
     },
   };
+}
+
+const VALIDATOR_AND_URL_HEADERS = ['location', 'content-location', 'etag', 'last-modified'];
+
+/** False for a HEAD, a read whose validators match, or a write that asked `return=minimal`. */
+function sendsBody(clientReq: FhirRequest, checked: boolean, headers: Record<string, string>): boolean {
+  if (clientReq.method === 'HEAD') return false;
+  if (!checked) return true;
+  if (notModified(clientReq, checked, headers)) return false;
+  const writes = clientReq.method === 'POST' || clientReq.method === 'PUT' || clientReq.method === 'PATCH';
+  return !(writes && preferredReturn(clientReq.headers.prefer) === 'minimal');
+}
+
+/** The read validators the backend was not shown (negotiate dropped them), evaluated here (RFC 9110 §13.1). */
+function notModified(clientReq: FhirRequest, checked: boolean, headers: Record<string, string>): boolean {
+  if (!checked || (clientReq.method !== 'GET' && clientReq.method !== 'HEAD')) return false;
+  const ifNoneMatch = clientReq.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    const etag = headers.etag;
+    if (etag === undefined) return false;
+    const weak = (tag: string) => tag.trim().replace(/^W\//i, '');
+    return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => weak(tag) === weak(etag));
+  }
+  const since = Date.parse(clientReq.headers['if-modified-since'] ?? '');
+  const modified = Date.parse(headers['last-modified'] ?? '');
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
+}
+
+function withoutBody(status: number, headers: Record<string, string>): Reply {
+  delete headers['content-encoding'];
+  if (status === 304) delete headers['content-type'];
+  return { status, headers };
 }
