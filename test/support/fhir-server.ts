@@ -31,6 +31,10 @@
  *   with the existing resource and its Location.
  *
  * Every request is recorded so tests can assert on what the gateway sent upstream.
+ *
+ * Known differences from HAPI: an unknown search parameter matches nothing (HAPI: 400); an XML
+ * request body does not make the answer XML; `$everything` marks the resources its members
+ * reference as `include`; kept searches are replayed, not snapshotted, so writes between pages show.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
