@@ -128,6 +128,8 @@ describe('with the shipped resources/opensrp_allowed_queries.json', () => {
       `ImplementationGuide?name:exact=${APP}&_query=everything`,
       `Composition?identifier=${APP}&_INCLUDE=Composition:subject`,
       `Composition?identifier=${APP}&%20_include=Composition:subject`,
+      `Composition?identifier=${APP}&%5Finclude%3Aiterate=Composition:subject`,
+      `Composition?identifier=${APP}&subject%2Ename=Ninth`,
     ]) {
       assertRefused(gw, await anonymous(gw, 'GET', path), path);
     }
