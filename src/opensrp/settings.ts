@@ -20,6 +20,16 @@ export interface OpenSrpSettings {
   readonly corsAllowOrigin: string;
   /** Also read roles from `resource_access.<client>.roles` for these clients (comma list). */
   readonly clientRoleClients: readonly string[];
+  /**
+   * ANDROID_CLIENT users may write app configuration: Composition, Binary, ImplementationGuide, and
+   * untagged resources of the types the skip-list exempts (issue 8, W12). Off by default.
+   */
+  readonly androidConfigWrites: boolean;
+  /**
+   * ANDROID_CLIENT users may write the resources their assignment is derived from, as long as the
+   * write adds nothing to their own assignment (issue 8, E1-E3). Off by default.
+   */
+  readonly androidAssignmentWrites: boolean;
 }
 
 export const LINEAGE_SYSTEM = 'http://smartregister.org/CodeSystem/location-lineage';
@@ -97,12 +107,37 @@ export const OPENSRP_VARIABLES: readonly ConfigVariable[] = [
     description:
       'Comma list of Keycloak client ids whose client roles (`resource_access.<id>.roles`) count as well as realm roles.',
   },
+  {
+    name: 'OPENSRP_ANDROID_CONFIG_WRITES',
+    default: 'false',
+    required: false,
+    group: 'access',
+    description:
+      'ANDROID_CLIENT users may create, change and delete app configuration (Composition, Binary, ImplementationGuide, ' +
+      'and untagged resources of skip-listed types), with their roles. Off: refused (403).',
+  },
+  {
+    name: 'OPENSRP_ANDROID_ASSIGNMENT_WRITES',
+    default: 'false',
+    required: false,
+    group: 'access',
+    description:
+      'ANDROID_CLIENT users may write Practitioner, PractitionerRole, CareTeam, Organization, OrganizationAffiliation ' +
+      'and Location, when the write adds nothing to their own assignment. Off: refused (403).',
+  },
 ];
 
 function wholeSeconds(name: string, raw: string): number {
   if (!/^\d{1,9}$/.test(raw.trim()))
     throw new ConfigError(name, `must be a whole number of seconds, got '${raw}'`);
   return Number(raw.trim());
+}
+
+function flag(name: string, raw: string | undefined): boolean {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(name, `must be true, false, 1 or 0, got '${raw}'`);
 }
 
 function url(name: string, raw: string | undefined, fallback: string): string {
@@ -146,5 +181,7 @@ export function readOpenSrpSettings(env: Readonly<Record<string, string | undefi
       .split(',')
       .map((c) => c.trim())
       .filter((c) => c !== ''),
+    androidConfigWrites: flag('OPENSRP_ANDROID_CONFIG_WRITES', env.OPENSRP_ANDROID_CONFIG_WRITES),
+    androidAssignmentWrites: flag('OPENSRP_ANDROID_ASSIGNMENT_WRITES', env.OPENSRP_ANDROID_ASSIGNMENT_WRITES),
   };
 }

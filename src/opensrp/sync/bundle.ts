@@ -25,6 +25,8 @@ const ENTRY_CONCURRENCY = 8;
 export async function bundleDecision(
   req: FhirRequest,
   decideEntry: (entry: FhirRequest) => Promise<AccessDecision>,
+  /** Reads, before any entry is decided, what the entries' decisions need from the backend. */
+  prefetch?: (entries: readonly FhirRequest[]) => Promise<void>,
 ): Promise<AccessDecision> {
   let entryRequests: FhirRequest[];
   try {
@@ -35,6 +37,7 @@ export async function bundleDecision(
     if (error instanceof GatewayError && error.status === 400) return denied(error.message, 400);
     throw error;
   }
+  await prefetch?.(entryRequests);
   const decisions = await mapLimit(entryRequests, ENTRY_CONCURRENCY, decideEntry);
   const refusal = decisions.findIndex((d) => !d.canAccess);
   if (refusal !== -1) {

@@ -13,21 +13,27 @@ import {
   granted,
   type RequestMutation,
 } from '../../access/contract.js';
+import { destructiveReach } from '../../fhir/destructive.js';
 import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
+import { ASSIGNMENT_TYPES } from './escalation.js';
 import type { Exemptions } from './exempt.js';
 import { unnarrowableJoin } from './joins.js';
 import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
 import { GATEWAY_ONLY_PARAMS, narrowedTagParams } from './scope.js';
+import type { StoredVersions } from './stored.js';
 import { asksForIncludes, isBundle, isIncluded, Visibility } from './visibility.js';
+import { isWrite, judgeAndroidWrite } from './writes.js';
 
 export interface DecisionDeps {
   readonly fhir: FhirClient;
   readonly exempt: Exemptions;
   readonly lookups: SyncLookups;
   readonly lineage: LineageMaintainer;
+  /** Stored versions of the resources requests act on (prefetched per Bundle). */
+  readonly stored: StoredVersions;
 }
 
 type PostProcess = NonNullable<GrantedDecision['postProcess']>;
@@ -44,11 +50,16 @@ export async function androidDecision(
 ): Promise<AccessDecision> {
   const unnarrowable = unnarrowableJoin(req, deps.exempt);
   if (unnarrowable) return unnarrowable;
+  const destructive = destructiveReach(req);
+  if (destructive) {
+    return denied(`ANDROID_CLIENT users cannot erase data beyond the request (${destructive.by.join(', ')})`);
+  }
   const visibility = async () => new Visibility(await deps.lookups.scopeOf(req, user), deps.exempt);
   if (req.interaction === 'capabilities' || req.interaction === 'paging') {
     // A HAPI paging link replays a search stored with our `_tag` already in it.
     return grant(req, deps, undefined, undefined);
   }
+  if (isWrite(req)) return androidWrite(req, user, deps, visibility);
   if (deps.exempt.request(req)) {
     const includes = asksForIncludes(req.query) ? includeFilter(await visibility()) : undefined;
     return grant(req, deps, undefined, includes);
@@ -58,29 +69,32 @@ export async function androidDecision(
     case 'search-compartment':
       return narrowed(req, deps, await visibility());
     case 'read':
-    case 'vread':
       return grant(req, deps, undefined, readCheck(req, await visibility()));
+    case 'vread':
     case 'history-instance':
-      return grant(req, deps, undefined, historyCheck(req, await visibility()));
     case 'operation-instance':
-      return instanceOperation(req, deps, await visibility());
-    case 'update':
-    case 'patch':
-    case 'delete':
-      return req.conditional
-        ? narrowed(req, deps, await visibility())
-        : writeById(req, deps, await visibility());
-    case 'create':
-      // Creating needs only the role: the client tags what it creates (spec §3.7). A conditional
-      // create (If-None-Exist) that matches answers with the existing resource: hold it to the scope.
-      return req.headers['if-none-exist'] === undefined
-        ? grant(req, deps, undefined, undefined)
-        : grant(req, deps, undefined, conditionalCreateCheck(await visibility()));
+      return instanceRequest(req, deps, await visibility());
     default:
       return denied(
         `${describe(req)} cannot be narrowed to the user's assignment; ANDROID_CLIENT users must ask for one resource type`,
       );
   }
+}
+
+/** writes.ts decides; a conditional write is narrowed like a search. */
+async function androidWrite(
+  req: FhirRequest,
+  user: OpenSrpUser,
+  deps: DecisionDeps,
+  visibility: () => Promise<Visibility>,
+): Promise<AccessDecision> {
+  const verdict = await judgeAndroidWrite(req, user, deps);
+  if (!verdict.canAccess) return verdict;
+  if (verdict.narrow) return narrowed(req, deps, await visibility());
+  // A conditional create (If-None-Exist) that matches answers with the existing resource.
+  return req.interaction === 'create' && req.headers['if-none-exist'] !== undefined
+    ? grant(req, deps, undefined, conditionalCreateCheck(await visibility()))
+    : grant(req, deps, undefined, undefined);
 }
 
 function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility): AccessDecision {
@@ -101,7 +115,7 @@ function includeFilter(visibility: Visibility): PostProcess {
 
 function readCheck(req: FhirRequest, visibility: Visibility): PostProcess {
   return async (_req, res) => {
-    if (!visibility.visible(res.json())) throw hidden(req);
+    if (!visibility.visibleStored(res.json())) throw hidden(req);
     return undefined;
   };
 }
@@ -125,60 +139,32 @@ function conditionalCreateCheck(visibility: Visibility): PostProcess {
 function historyCheck(req: FhirRequest, visibility: Visibility): PostProcess {
   return async (_req, res) => {
     const body = res.json();
-    if (!isBundle(body) || !(body.entry ?? []).some((e) => visibility.visible(e.resource))) throw hidden(req);
+    if (!isBundle(body) || !(body.entry ?? []).some((e) => visibility.visibleStored(e.resource)))
+      throw hidden(req);
     return visibility.filterBundle(body);
   };
 }
 
-async function instanceOperation(
+/**
+ * vread, instance history and instance operations: the CURRENT version decides (issue 8, R9), read
+ * before anything is forwarded; a resource outside the scope, deleted or missing answers 404. The
+ * answer is then held to the scope too (the version asked for, the versions, the operation's
+ * Bundle entries).
+ */
+async function instanceRequest(
   req: FhirRequest,
   deps: DecisionDeps,
   visibility: Visibility,
 ): Promise<AccessDecision> {
-  const stored = await fetchStored(deps.fhir, req);
-  if (stored === undefined || !visibility.visible(stored)) return denied(hidden(req).message, 404);
+  const stored = await deps.stored.current(req);
+  if (stored === undefined || !visibility.visibleStored(stored)) return denied(hidden(req).message, 404);
+  if (req.interaction === 'vread') return grant(req, deps, undefined, readCheck(req, visibility));
+  if (req.interaction === 'history-instance')
+    return grant(req, deps, undefined, historyCheck(req, visibility));
   // `$everything` and the like answer with Bundles: their entries are held to the same rule.
   return grant(req, deps, undefined, async (_req, res: BackendResponse) =>
     visibility.filterBundle(res.json()),
   );
-}
-
-/** 403 when the stored resource is outside the scope; a PUT that creates must carry an in-scope tag. */
-async function writeById(
-  req: FhirRequest,
-  deps: DecisionDeps,
-  visibility: Visibility,
-): Promise<AccessDecision> {
-  const stored = await fetchStored(deps.fhir, req);
-  const target = `${req.resourceType}/${req.id}`;
-  if (stored !== undefined) {
-    return visibility.visible(stored)
-      ? grant(req, deps, undefined, undefined)
-      : denied(`${target} is outside the user's assignment and cannot be changed`);
-  }
-  if (req.interaction !== 'update') return grant(req, deps, undefined, undefined);
-  return visibility.visible(req.body?.json())
-    ? grant(req, deps, undefined, undefined)
-    : denied(
-        `${target} would be created without a tag of the user's assignment (${visibility.scope.systems[0]})`,
-      );
-}
-
-/** The stored resource, or undefined when it does not exist (404/410). */
-async function fetchStored(fhir: FhirClient, req: FhirRequest): Promise<unknown> {
-  const { status, body } = await fhir.get(`${req.resourceType}/${req.id}`);
-  if (status === 404 || status === 410) return undefined;
-  if (status < 200 || status >= 300) {
-    throw new GatewayError(
-      502,
-      'backend_read_failed',
-      'The FHIR server could not be asked for the resource',
-      {
-        detail: `GET ${req.resourceType}/${req.id} answered ${status}`,
-      },
-    );
-  }
-  return body;
 }
 
 /** The same answer as for a resource that does not exist, so existence is not disclosed. */
@@ -206,12 +192,25 @@ function grant(
   const steps = [
     postProcess,
     deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined,
+    changesAssignments(req) ? forgetAssignments(deps) : undefined,
   ];
   const chain = steps.filter((step): step is PostProcess => step !== undefined);
   return granted({
     ...(mutation ? { mutation } : {}),
     ...(chain.length > 0 ? { postProcess: chain.length === 1 ? chain[0]! : chained(chain) } : {}),
   });
+}
+
+/** A write to what assignments are derived from, by any user (issue 8, E1-E3). */
+function changesAssignments(req: FhirRequest): boolean {
+  return isWrite(req) && req.resourceType !== undefined && ASSIGNMENT_TYPES.has(req.resourceType);
+}
+
+function forgetAssignments(deps: DecisionDeps): PostProcess {
+  return async () => {
+    deps.lookups.forgetAssignments();
+    return undefined;
+  };
 }
 
 function chained(steps: readonly PostProcess[]): PostProcess {

@@ -5,10 +5,13 @@
  *   carry no user tags, and the app fetches them before it knows its user.
  * - Otherwise the skip-list decides, matched as upstream matches a GET search on the type path:
  *   a type-level search is matched with its own params (a POST `_search` counts as the GET search it
- *   is); a request on one instance (read, vread, history, operation, write by id) as the equivalent
- *   search `Type?_id=<id>`; a conditional write as the search that selects its target; a
- *   type-level history or operation as a search on the bare type.
+ *   is); a request on one instance (read, vread, history, operation) as the equivalent search
+ *   `Type?_id=<id>`; a type-level history or operation as a search on the bare type.
  * - An `_include`d resource, a Bundle entry's resource and the like: as `Type?_id=<id>`.
+ *
+ * Exemptions cover reads only (issue 8, W7, W12): a write is never exempt; writes.ts judges
+ * configuration writes. And a stored Bundle, Parameters or OperationOutcome read by id obeys the
+ * tag rule like any resource (R6); those types pass only as parts of an answer.
  */
 import type { FhirRequest } from '../../fhir/request.js';
 import type { SkipList } from './skip-list.js';
@@ -19,19 +22,19 @@ export const ALWAYS_EXEMPT_TYPES: ReadonlySet<string> = new Set([
   'ImplementationGuide',
 ]);
 
+const WRITES: ReadonlySet<FhirRequest['interaction']> = new Set(['create', 'update', 'patch', 'delete']);
+
 /** Types never judged by tags when they appear in a response (they describe the response itself). */
 const RESPONSE_ONLY_TYPES: ReadonlySet<string> = new Set(['OperationOutcome', 'Bundle', 'Parameters']);
 
 export class Exemptions {
   constructor(private readonly skipList: SkipList) {}
 
-  /** True when `req` is not narrowed or checked at all. */
+  /** True when `req`, a read, is not narrowed or checked at all; never for a write. */
   request(req: FhirRequest): boolean {
     const type = req.resourceType;
-    if (type === undefined) return false;
+    if (type === undefined || WRITES.has(req.interaction)) return false;
     if (ALWAYS_EXEMPT_TYPES.has(type)) return true;
-    // A conditional write picks its target by search, so it is exempt exactly when that search is.
-    if (req.conditional) return this.skipList.matches({ path: type, method: 'GET', query: req.query });
     switch (req.interaction) {
       case 'search-type':
       case 'search-compartment':
@@ -40,7 +43,7 @@ export class Exemptions {
       case 'operation-type':
         return this.type(type);
       default:
-        return req.id !== undefined && !req.conditional ? this.instance(type, req.id) : false;
+        return req.id !== undefined ? this.stored(type, req.id) : false;
     }
   }
 
@@ -49,9 +52,14 @@ export class Exemptions {
     return ALWAYS_EXEMPT_TYPES.has(type) || this.skipList.matches({ path: type, method: 'GET', query: [] });
   }
 
-  /** True when the resource `type/id` may be seen without a tag of the user's scope. */
+  /** True when the resource `type/id`, as part of an answer, may be seen without a tag of the user's scope. */
   instance(type: string, id: string | undefined): boolean {
-    if (ALWAYS_EXEMPT_TYPES.has(type) || RESPONSE_ONLY_TYPES.has(type)) return true;
+    return RESPONSE_ONLY_TYPES.has(type) || this.stored(type, id);
+  }
+
+  /** True when the stored resource `type/id`, read by id, may be seen without a tag of the user's scope. */
+  stored(type: string, id: string | undefined): boolean {
+    if (ALWAYS_EXEMPT_TYPES.has(type)) return true;
     return this.skipList.matches({
       path: type,
       method: 'GET',

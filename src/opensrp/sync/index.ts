@@ -18,6 +18,7 @@ import { Exemptions } from './exempt.js';
 import { LineageMaintainer } from './lineage.js';
 import { SyncLookups } from './resolver.js';
 import { loadSkipList } from './skip-list.js';
+import { StoredVersions } from './stored.js';
 
 export interface SyncAccess {
   decide(req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision>;
@@ -40,7 +41,8 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
   const lineage = new LineageMaintainer(ctx.fhirClient, settings.tagSystems.lineage, ctx.logger, () =>
     lookups.forgetLocations(),
   );
-  const deps: DecisionDeps = { fhir: ctx.fhirClient, exempt: exemptions, lookups, lineage };
+  const stored = new StoredVersions(ctx.fhirClient);
+  const deps: DecisionDeps = { fhir: ctx.fhirClient, exempt: exemptions, lookups, lineage, stored };
 
   const decideOne = async (req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision> => {
     const role = clientRoleOf(user);
@@ -67,7 +69,12 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
     decide(req, user) {
       if (req.interaction === 'batch' || req.interaction === 'transaction') {
         if (clientRoleOf(user) === undefined) return decideOne(req, user);
-        return bundleDecision(req, (entry) => decideOne(entry, user));
+        return bundleDecision(
+          req,
+          (entry) => decideOne(entry, user),
+          // Android entries read stored versions: one backend batch for the whole Bundle (D1).
+          clientRoleOf(user) === ROLE.androidClient ? (entries) => stored.prefetch(entries) : undefined,
+        );
       }
       return decideOne(req, user);
     },

@@ -25,7 +25,7 @@ export class SyncLookups {
 
   constructor(
     private readonly fhir: FhirClient,
-    private readonly settings: OpenSrpSettings,
+    readonly settings: OpenSrpSettings,
   ) {
     const ttl = settings.cacheTtlSeconds;
     this.strategies = new TtlCache(ttl);
@@ -56,6 +56,12 @@ export class SyncLookups {
   /** Location writes change hierarchies: forget what was derived from them. */
   forgetLocations(): void {
     this.locationIds.clear();
+    this.scopes.clear();
+  }
+
+  /** A write to what assignments are derived from (any user's): forget every assignment and scope. */
+  forgetAssignments(): void {
+    this.assignments.clear();
     this.scopes.clear();
   }
 

@@ -22,6 +22,19 @@ export class Visibility {
   }
 
   /**
+   * True for a stored resource read by id (read, vread, history, the target of an operation) that
+   * the user may see: as `visible`, except that a stored Bundle, Parameters or OperationOutcome
+   * obeys the tag rule too (issue 8, R6).
+   */
+  visibleStored(resource: unknown): boolean {
+    if (typeof resource !== 'object' || resource === null) return false;
+    const { resourceType, id } = resource as { resourceType?: unknown; id?: unknown };
+    if (typeof resourceType !== 'string') return false;
+    if (this.exempt.stored(resourceType, typeof id === 'string' ? id : undefined)) return true;
+    return carriesScopeTag(resource, this.scope);
+  }
+
+  /**
    * The Bundle without the entries `drop` selects among those whose resource the user may not see;
    * undefined when nothing was dropped (the backend body is then kept as is).
    */

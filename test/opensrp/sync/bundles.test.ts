@@ -71,7 +71,15 @@ describe('Bundles are narrowed entry by entry', () => {
     });
     assert.equal(response.status, 403);
     assert.match(diagnostics(response), /^Bundle entry 1: Patient\/.* is outside the user's assignment/);
-    assert.equal(s.received().filter((r) => r.method !== 'GET').length, 0);
+    // Only the gateway's own read of both stored versions, in one batch, reached the backend.
+    const sent = s.received().filter((r) => r.method !== 'GET');
+    assert.equal(sent.length, 1);
+    const reads = JSON.parse(sent[0]!.body) as Bundle;
+    assert.equal(reads.type, 'batch');
+    assert.deepEqual(
+      reads.entry!.map((e) => `${e.request!.method} ${e.request!.url}`),
+      [`GET Patient/${inside}`, `GET Patient/${outside}`],
+    );
   });
 
   test('a Bundle entry that cannot be narrowed denies the Bundle', async () => {

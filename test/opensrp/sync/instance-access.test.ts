@@ -81,19 +81,20 @@ describe('requests on one resource are held to the sync scope', () => {
     assert.deepEqual(calls(), ['GET /fhir/Patient/new-untagged']);
   });
 
-  test('delete and patch of an out-of-scope resource → 403 and nothing forwarded', async () => {
-    assert.equal(
-      (await s.call(token, `Observation/obs-${outside.slice(4)}`, { method: 'DELETE' })).status,
-      403,
-    );
-    assert.deepEqual(calls(), [`GET /fhir/Observation/obs-${outside.slice(4)}`]);
+  test('delete and patch of an out-of-scope resource → 404 as for a missing one, nothing forwarded', async () => {
+    const observation = `obs-${outside.slice(4)}`;
+    const deleted = await s.call(token, `Observation/${observation}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 404);
+    assert.equal(diagnostics(deleted), `Resource Observation/${observation} is not known`);
+    assert.deepEqual(calls(), [`GET /fhir/Observation/${observation}`]);
     const patch = await s.call(token, `Patient/${outside}`, {
       method: 'PATCH',
       body: [{ op: 'replace', path: '/gender', value: 'other' }],
       headers: { 'content-type': 'application/json-patch+json' },
     });
-    assert.equal(patch.status, 403);
-    assert.ok(await s.fhir.repo.readResource('Observation', `obs-${outside.slice(4)}`));
+    assert.equal(patch.status, 404);
+    assert.deepEqual(calls(), [`GET /fhir/Patient/${outside}`]);
+    assert.ok(await s.fhir.repo.readResource('Observation', observation));
   });
 
   test('conditional delete is narrowed: only in-scope resources can match', async () => {

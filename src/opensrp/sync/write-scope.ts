@@ -1,0 +1,119 @@
+/**
+ * What an ANDROID_CLIENT user may write (issue 8, W1-W3): the user's assignment seen through every
+ * sync tag system the app writes, not only the strategy's. A written resource may carry a coding
+ * of the location, organisation, care-team, related-entity-location or practitioner system only
+ * with a code of the user's own assignment; otherwise it would appear in another user's sync.
+ *
+ * Codes per system: location and related-entity-location → the user's Location tree (the scope's
+ * ids for the Location and RelatedEntityLocation strategies, so `_syncLocations` of an
+ * ALL_LOCATIONS user counts as for reads); organisation → the assigned Organizations; care-team →
+ * the CareTeams; practitioner → the user's own Practitioner. `Not defined`, which the app writes
+ * when the user has no id of that kind, names nobody and is accepted.
+ */
+import type { FhirRequest } from '../../fhir/request.js';
+import type { OpenSrpUser } from '../claims.js';
+import type { Assignment } from './assignment.js';
+import { isLineageMode, type SyncLookups } from './resolver.js';
+import { carriesScopeTag, type SyncScope } from './scope.js';
+import { distinct } from './search.js';
+
+const UNDEFINED_CODE = 'Not defined';
+
+type Coding = { system?: unknown; code?: unknown } | null | undefined;
+
+export class WriteScope {
+  private treeIds: Promise<ReadonlySet<string>> | undefined;
+
+  private constructor(
+    readonly scope: SyncScope,
+    readonly assignment: Assignment,
+    readonly keycloakId: string,
+    private readonly lookups: SyncLookups,
+    private readonly lineage: boolean,
+  ) {}
+
+  /** @throws GatewayError 403 as SyncLookups.scopeOf does (missing claim, broken app config). */
+  static async of(req: FhirRequest, user: OpenSrpUser, lookups: SyncLookups): Promise<WriteScope> {
+    const scope = await lookups.scopeOf(req, user);
+    // scopeOf checked the claim; the assignment is cached by now.
+    const keycloakId = user.keycloakId!;
+    const assignment = await lookups.assignmentOf(keycloakId);
+    return new WriteScope(scope, assignment, keycloakId, lookups, isLineageMode(req));
+  }
+
+  get lineageSystem(): string {
+    return this.lookups.settings.tagSystems.lineage;
+  }
+
+  /** The read rule without exemptions: one of the resource's tags is of the user's scope. */
+  inScope(resource: unknown): boolean {
+    return carriesScopeTag(resource, this.scope);
+  }
+
+  /** True when the resource carries any coding of a sync tag system (lineage included). */
+  tagged(resource: unknown): boolean {
+    const systems = this.syncSystems();
+    return codingsOf(resource).some((tag) => typeof tag?.system === 'string' && systems.has(tag.system));
+  }
+
+  /** The user's Location tree: assigned Locations and everything below them. */
+  tree(): Promise<ReadonlySet<string>> {
+    if (this.treeIds === undefined) {
+      const { strategy, ids } = this.scope;
+      this.treeIds =
+        strategy === 'Location' || strategy === 'RelatedEntityLocation'
+          ? Promise.resolve(ids)
+          : this.lookups
+              .locationIdsUnder(
+                this.assignment.locations.map((l) => l.id!),
+                this.lineage,
+                this.assignment,
+              )
+              .then((list) => new Set(list));
+    }
+    return this.treeIds;
+  }
+
+  /** `system|code` of every sync tag of `resource` whose code is not of the user's assignment. */
+  async foreignTags(resource: unknown): Promise<string[]> {
+    const systems = this.lookups.settings.tagSystems;
+    const foreign: string[] = [];
+    for (const tag of codingsOf(resource)) {
+      const system = typeof tag?.system === 'string' ? tag.system : undefined;
+      if (system === undefined) continue;
+      let allowed: ReadonlySet<string>;
+      if (system === systems.location || system === systems.relatedEntityLocation)
+        allowed = await this.tree();
+      else if (system === systems.organisation) allowed = idsOf(this.assignment.organizations);
+      else if (system === systems.careTeam) allowed = idsOf(this.assignment.careTeams);
+      else if (system === systems.practitioner)
+        allowed = idsOf(this.assignment.practitioner ? [this.assignment.practitioner] : []);
+      else continue;
+      const code = tag?.code;
+      if (code === UNDEFINED_CODE) continue;
+      if (typeof code !== 'string' || !allowed.has(code)) foreign.push(`${system}|${String(code ?? '')}`);
+    }
+    return distinct(foreign);
+  }
+
+  private syncSystems(): ReadonlySet<string> {
+    const s = this.lookups.settings.tagSystems;
+    return new Set([
+      s.location,
+      s.organisation,
+      s.careTeam,
+      s.relatedEntityLocation,
+      s.practitioner,
+      s.lineage,
+    ]);
+  }
+}
+
+function codingsOf(resource: unknown): Coding[] {
+  const tags = (resource as { meta?: { tag?: unknown } } | null | undefined)?.meta?.tag;
+  return Array.isArray(tags) ? (tags as Coding[]) : [];
+}
+
+function idsOf(items: readonly { id?: string }[]): ReadonlySet<string> {
+  return new Set(distinct(items.map((i) => i.id)));
+}

@@ -1,0 +1,173 @@
+/**
+ * Writes of ANDROID_CLIENT users (issue 8, "writes stay in scope"): create, update, patch and
+ * delete, alone or as Bundle entries. In order:
+ *
+ * 1. The resources the user's assignment is derived from (escalation.ts): refused unless
+ *    OPENSRP_ANDROID_ASSIGNMENT_WRITES, and then only when the write adds nothing to the user's
+ *    own assignment. Conditional writes of them are refused (the target is not known).
+ * 2. App configuration: Composition, Binary and ImplementationGuide, which every user reads without
+ *    tags, and untagged resources of the types the skip-list exempts for reads: refused unless
+ *    OPENSRP_ANDROID_CONFIG_WRITES. Exemptions cover reads only, so a tagged List is judged as data.
+ * 3. Data, by the tag rule: the stored version (if any) must carry a tag of the user's scope, and so
+ *    must the new version (the body, or the stored version with the JSON Patch applied); a create
+ *    may be untagged (the app tags what it creates; an untagged create is seen by nobody's sync).
+ *    Every new version may carry sync tags only of the user's own assignment (write-scope.ts).
+ *
+ * Out of scope looks missing: a DELETE or PATCH of a resource outside the scope gets the gateway's
+ * own 404, the answer for one that does not exist, and nothing is forwarded. A PUT cannot: on a
+ * missing id it creates (FHIR update-as-create), so one outside the scope is refused with 403.
+ */
+import { type DeniedDecision, denied } from '../../access/contract.js';
+import type { FhirRequest } from '../../fhir/request.js';
+import type { OpenSrpUser } from '../claims.js';
+import { ASSIGNMENT_TYPES, deletionProblem, ownsAssignmentResource, widening } from './escalation.js';
+import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
+import { patchedVersion } from './json-patch.js';
+import type { SyncLookups } from './resolver.js';
+import type { StoredVersions } from './stored.js';
+import { WriteScope } from './write-scope.js';
+
+export interface WriteDeps {
+  readonly lookups: SyncLookups;
+  readonly exempt: Exemptions;
+  readonly stored: StoredVersions;
+}
+
+/** Granted writes say whether the request must be narrowed by `_tag` (conditional writes). */
+export type WriteVerdict = DeniedDecision | { readonly canAccess: true; readonly narrow: boolean };
+
+type Resource = Record<string, unknown> & { resourceType?: string; id?: string };
+
+const ALLOWED = { canAccess: true, narrow: false } as const;
+
+export function isWrite(req: FhirRequest): boolean {
+  return (
+    req.interaction === 'create' ||
+    req.interaction === 'update' ||
+    req.interaction === 'patch' ||
+    req.interaction === 'delete'
+  );
+}
+
+export async function judgeAndroidWrite(
+  req: FhirRequest,
+  user: OpenSrpUser,
+  deps: WriteDeps,
+): Promise<WriteVerdict> {
+  const type = req.resourceType!;
+  const settings = deps.lookups.settings;
+  const assignmentType = ASSIGNMENT_TYPES.has(type);
+  if (assignmentType && !settings.androidAssignmentWrites) {
+    return denied(
+      `ANDROID_CLIENT users cannot write ${type}: user assignments are derived from it (see OPENSRP_ANDROID_ASSIGNMENT_WRITES)`,
+    );
+  }
+  const configType = ALWAYS_EXEMPT_TYPES.has(type);
+  if (configType && !settings.androidConfigWrites) return configRefused(type);
+  if (req.conditional) return conditional(req, user, deps, assignmentType, configType);
+
+  const scope = await WriteScope.of(req, user, deps.lookups);
+  if (req.interaction === 'create') {
+    const created = bodyOf(req);
+    if (!configType && deps.exempt.type(type) && !scope.tagged(created)) {
+      if (!settings.androidConfigWrites) return configRefused(type);
+    }
+    return (await newVersionProblem(scope, created, { requireScopeTag: false, assignmentType })) ?? ALLOWED;
+  }
+
+  const target = `${type}/${req.id}`;
+  const stored = (await deps.stored.current(req)) as Resource | undefined;
+  if (stored === undefined) {
+    if (req.interaction !== 'update') return hidden(target);
+    // Update-as-create: the new resource must be in the scope, as it would be for its next update.
+    const created = bodyOf(req);
+    const config = configType || (deps.exempt.stored(type, req.id) && !scope.tagged(created));
+    if (config && !settings.androidConfigWrites) return configRefused(type);
+    return (await newVersionProblem(scope, created, { requireScopeTag: !config, assignmentType })) ?? ALLOWED;
+  }
+
+  const config = configType || (deps.exempt.stored(type, req.id) && !scope.tagged(stored));
+  if (config && !settings.androidConfigWrites) return configRefused(type);
+  const owned = assignmentType && (await ownsAssignmentResource(scope, stored));
+  if (!config && !owned && !scope.inScope(stored)) {
+    return req.interaction === 'update'
+      ? denied(`${target} is outside the user's assignment and cannot be changed`)
+      : hidden(target);
+  }
+  if (req.interaction === 'delete') {
+    const problem = assignmentType ? deletionProblem(scope, stored) : undefined;
+    return problem === undefined ? ALLOWED : denied(problem);
+  }
+  let next: Resource;
+  if (req.interaction === 'patch') {
+    const patched = patchedVersion(stored, req.body);
+    if (!patched.ok) return denied(patched.reason, patched.status);
+    next = patched.resource;
+  } else {
+    next = bodyOf(req);
+  }
+  return (
+    (await newVersionProblem(scope, next, { requireScopeTag: !config && !owned, assignmentType })) ?? ALLOWED
+  );
+}
+
+/** A conditional write: its target is found by a search narrowed to the scope; its body is held to it. */
+async function conditional(
+  req: FhirRequest,
+  user: OpenSrpUser,
+  deps: WriteDeps,
+  assignmentType: boolean,
+  configType: boolean,
+): Promise<WriteVerdict> {
+  const what = `A conditional ${req.interaction} of ${req.resourceType}`;
+  if (assignmentType) {
+    return denied(`${what} cannot be checked against the user's assignment; write by id instead`);
+  }
+  if (req.interaction === 'patch') {
+    return denied(
+      `${what} cannot be checked against the user's assignment; PATCH ${req.resourceType}/<id> instead`,
+    );
+  }
+  if (req.interaction !== 'update') return { canAccess: true, narrow: !configType };
+  const scope = await WriteScope.of(req, user, deps.lookups);
+  const problem = await newVersionProblem(scope, bodyOf(req), {
+    requireScopeTag: !configType,
+    assignmentType: false,
+  });
+  return problem ?? { canAccess: true, narrow: !configType };
+}
+
+/** Why the resource as it would be stored is refused; undefined when it may be. */
+async function newVersionProblem(
+  scope: WriteScope,
+  resource: Resource,
+  { requireScopeTag, assignmentType }: { requireScopeTag: boolean; assignmentType: boolean },
+): Promise<DeniedDecision | undefined> {
+  const target = `${String(resource.resourceType)}/${resource.id ?? '(new)'}`;
+  if (requireScopeTag && !scope.inScope(resource)) {
+    return denied(
+      `${target} would be stored without a tag of the user's assignment (${scope.scope.systems.join(' or ')})`,
+    );
+  }
+  const foreign = await scope.foreignTags(resource);
+  if (foreign.length > 0) {
+    return denied(`${target} carries sync tags outside the user's assignment: ${foreign.join(', ')}`);
+  }
+  const widened = assignmentType ? await widening(scope, resource) : undefined;
+  return widened === undefined ? undefined : denied(widened);
+}
+
+function bodyOf(req: FhirRequest): Resource {
+  return req.body!.json() as Resource;
+}
+
+function configRefused(type: string): DeniedDecision {
+  return denied(
+    `ANDROID_CLIENT users cannot write app configuration (${type}) unless OPENSRP_ANDROID_CONFIG_WRITES is set`,
+  );
+}
+
+/** The answer for a resource that does not exist, so that existence is not disclosed. */
+function hidden(target: string): DeniedDecision {
+  return denied(`Resource ${target} is not known`, 404);
+}
