@@ -19,6 +19,8 @@ export interface GatewayConfig {
   readonly wellKnownEndpoint: string;
   readonly accessCheckers: string[];
   readonly allowedQueriesFile?: string;
+  /** Signs paging links; unset: a random key per process. */
+  readonly pagingLinkKey?: string;
   readonly runMode: 'PROD' | 'DEV';
   /** Empty: audit off. */
   readonly auditEventActions: ReadonlySet<AuditAction>;
@@ -79,6 +81,7 @@ export function loadConfig(env: Environment): GatewayConfig {
     wellKnownEndpoint: v.WELL_KNOWN_ENDPOINT,
     accessCheckers: v.ACCESS_CHECKER,
     allowedQueriesFile: v.ALLOWED_QUERIES_FILE,
+    pagingLinkKey: v.PAGING_LINK_KEY,
     runMode: v.RUN_MODE,
     auditEventActions: v.AUDIT_EVENT_ACTIONS_CONFIG,
     tokenAudience: v.TOKEN_AUDIENCE,

@@ -111,6 +111,10 @@ export const environmentSchema = z.object({
   TOKEN_JWKS_COOLDOWN_SECONDS: wholeNumber(0, 3600),
   TOKEN_ACCEPTED_TYPES: commaList('token type'),
   ALLOWED_QUERIES_FILE: z.string().optional(),
+  PAGING_LINK_KEY: z
+    .string()
+    .refine((key) => key.length >= 32, 'must be at least 32 characters (a random secret shared by the replicas)')
+    .optional(),
   RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,
   BUNDLE_MAX_ENTRIES: wholeNumber(1, 1_000_000),

@@ -69,7 +69,17 @@ function xmlIdentity(body: RequestBody): ResourceIdentity {
       'invalid_xml',
     );
   }
-  const roots = (xml.parse(text) as XmlNode[]).filter((node) => !('#text' in node));
+  let parsed: XmlNode[];
+  try {
+    parsed = xml.parse(text) as XmlNode[];
+  } catch (error) {
+    // fast-xml-parser's own limits (nesting depth, entity expansion) throw plain errors.
+    throw badRequest(
+      `The XML body cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      'invalid_xml',
+    );
+  }
+  const roots = parsed.filter((node) => !('#text' in node));
   const root = roots[0];
   const name = root ? Object.keys(root).find((key) => key !== ':@') : undefined;
   if (roots.length !== 1 || name === undefined)

@@ -59,8 +59,12 @@ export function classifyRoute(
 function baseRoute(method: HttpMethod, query: readonly QueryParam[]): Route {
   allow(method, ['GET', 'POST'], 'the FHIR base');
   if (method === 'POST') return { interaction: 'batch-or-transaction', conditional: false };
-  const paging = query.some((param) => param.name === '_getpages');
-  return { interaction: paging ? 'paging' : 'search-system', conditional: false };
+  const pages = query.filter((param) => param.name === '_getpages');
+  if (pages.length > 1 || pages.some((param) => !/^[A-Za-z0-9._~-]+$/.test(param.value))) {
+    // A continuation names one stored search; anything else cannot be bound to its caller (R3).
+    throw badRequest('_getpages must be given once, with the id from a paging link', 'invalid_paging_link');
+  }
+  return { interaction: pages.length === 1 ? 'paging' : 'search-system', conditional: false };
 }
 
 function systemRoute(method: HttpMethod, first: string, hasMore: boolean): Route {

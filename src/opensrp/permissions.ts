@@ -79,13 +79,20 @@ export function requirementOf(req: FhirRequest): Requirement {
       return type ? needs({ verb: 'PATCH', resourceType: type }) : missingType(req);
     case 'delete':
       return type ? needs({ verb: 'DELETE', resourceType: type }) : missingType(req);
+    case 'paging':
+      // A continuation carries the type of the search it continues (signed by the gateway); what
+      // it returns is checked against the read roles like any answer.
+      if (type) return needs({ verb: 'GET', resourceType: type });
+      return {
+        kind: 'refused',
+        status: 403,
+        reason: `${describe(req)} is not allowed: it continues a search that names no resource type`,
+      };
     case 'search-system':
     case 'history-system':
     case 'operation-system':
-    case 'paging':
     case 'capabilities':
-      // No resource type means no role can grant it: fail closed. HAPI paging links are opened
-      // by the allowed-queries file (resources/opensrp_allowed_queries.json), not here.
+      // No resource type means no role can grant it: fail closed.
       return {
         kind: 'refused',
         status: 403,

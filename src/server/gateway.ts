@@ -14,6 +14,7 @@ import { buildApp, collectPluginRoutes } from './app.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import type { PipelineDeps } from './pipeline/index.js';
+import { PagingLinks } from './paging-links.js';
 
 export interface GatewayOptions {
   /** Checkers ACCESS_CHECKER may name, in addition to the built-in ones. */
@@ -79,6 +80,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw error;
   }
 
+  if (config.pagingLinkKey === undefined && !devMode) {
+    logger.warn(
+      {},
+      'PAGING_LINK_KEY is unset: paging links are signed with a random key and work only on this replica until it restarts',
+    );
+  }
   const metrics = new GatewayMetrics();
   const deps: PipelineDeps = {
     backend,
@@ -89,6 +96,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     metrics,
     tokenIssuer: config.tokenIssuer,
     parseLimits: { bundleMaxEntries: config.bundleMaxEntries },
+    pagingLinks: new PagingLinks(config.pagingLinkKey),
     forwardOptions: { maxUpstreamUrlLength: config.maxUpstreamUrlLength, trustProxy: config.trustProxy },
   };
   const app = await buildApp({

@@ -55,6 +55,7 @@ describe('loadConfig defaults', () => {
       corsAllowOrigin: '*',
       logLevel: 'info',
       metricsPort: undefined,
+      pagingLinkKey: undefined,
       shutdownGraceMs: 10000,
     });
   });

@@ -362,6 +362,13 @@ describe('bodies', () => {
       'invalid_xml',
       /DOCTYPE/,
     );
+    const deep = `${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}`;
+    assertRefused(
+      () => parse('POST', '/Patient', { body: `<Patient>${deep}</Patient>`, type: XML }),
+      400,
+      'invalid_xml',
+      /cannot be read|well-formed/,
+    );
     // Matching bodies pass; an update body without an id is left to the server; conditional updates have no URL id.
     assert.equal(parse('PUT', '/Patient/p1', { body: xml('Patient', 'p1'), type: XML }).id, 'p1');
     assert.equal(parse('POST', '/Patient', { body: xml('Patient', 'any'), type: XML }).interaction, 'create');

@@ -5,7 +5,7 @@
  * strategy, the worker persona) or WEB_CLIENT, with the roles a test names.
  */
 import type { Composition, Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
+import { type FhirServerOptions, type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
 import { bearer, type RawResponse, send } from '../support/http.js';
 import { APP_IDS, buildOpenSrpDataset, PERSONAS, TAG_SYSTEMS } from '../support/opensrp-dataset.js';
 import { type Stack, startStack } from '../support/stack.js';
@@ -14,11 +14,20 @@ export const FHIR_JSON = 'application/fhir+json';
 /** The Location outside the worker's tree whose data the attacks try to reach. */
 export const L9 = PERSONAS.other.facility;
 
-export type Client = 'android' | 'web';
+/** `none` and `both` break the one-client-role rule. */
+export type Client = 'android' | 'web' | 'none' | 'both';
 
 export interface User {
   readonly client: Client;
   readonly roles: readonly string[];
+  /** Keycloak subject; the worker persona by default. */
+  readonly sub?: string;
+}
+
+function clientRoles(client: Client): string[] {
+  if (client === 'none') return [];
+  if (client === 'both') return ['ANDROID_CLIENT', 'WEB_CLIENT'];
+  return [client === 'android' ? 'ANDROID_CLIENT' : 'WEB_CLIENT'];
 }
 
 export interface CallOptions {
@@ -33,6 +42,8 @@ export interface SecurityStack {
   readonly p1: string;
   readonly p2: string;
   call(user: User, method: string, path: string, options?: CallOptions): Promise<RawResponse>;
+  /** Follows an absolute gateway URL (a link from an answer) as `user`. */
+  follow(user: User, url: string, options?: CallOptions): Promise<RawResponse>;
   /** What reached the backend since the last call, as `METHOD /path?query`. */
   forwarded(): string[];
   close(): Promise<void>;
@@ -78,47 +89,63 @@ export function l9Data(inScope: string): Resource[] {
   return [p9, o9, ox9, clinical];
 }
 
-export async function startSecurityStack(env: Record<string, string> = {}): Promise<SecurityStack> {
+export async function startSecurityStack(
+  env: Record<string, string> = {},
+  fhirOptions: Omit<FhirServerOptions, 'seed'> = {},
+): Promise<SecurityStack> {
   const dataset = buildOpenSrpDataset();
   const [p1, p2] = dataset.patientsIn(dataset.subtreeOf(PERSONAS.worker.facility));
-  const fhir = await startFhirServer({ seed: [...dataset.resources, ...l9Data(p2!)] });
+  const fhir = await startFhirServer({ ...fhirOptions, seed: [...dataset.resources, ...l9Data(p2!)] });
   const stack = await startStack({ env: { ACCESS_CHECKER: 'permission', RUN_MODE: 'PROD', ...env }, fhir });
-  return {
+  const security: SecurityStack = {
     stack,
     fhir,
     p1: p1!,
     p2: p2!,
-    async call(user, method, path, options = {}) {
-      fhir.clearRequests();
-      const token = await stack.issuer.mint({
-        sub: PERSONAS.worker.sub,
-        fhir_core_app_id: APP_IDS.Location,
-        realm_access: {
-          roles: [user.client === 'android' ? 'ANDROID_CLIENT' : 'WEB_CLIENT', ...user.roles],
-        },
-      });
-      const body =
-        options.body === undefined
-          ? undefined
-          : typeof options.body === 'string'
-            ? options.body
-            : JSON.stringify(options.body);
-      return send(stack.gatewayUrl, {
-        method,
-        path: `/fhir/${path}`,
-        headers: bearer(token, {
-          ...(body === undefined ? {} : { 'content-type': FHIR_JSON }),
-          ...options.headers,
-        }),
-        ...(body === undefined ? {} : { body }),
-      });
+    follow(user, url, options) {
+      const target = new URL(url);
+      return call(user, 'GET', `${target.pathname}${target.search}`.replace(/^\/fhir\/?/, ''), options);
     },
+    call,
     forwarded: () => fhir.requests.map((r) => `${r.method} ${r.url.replace(/^\/fhir/, '')}`),
     async close() {
       await stack.close();
       await fhir.close();
     },
   };
+
+  return security;
+
+  async function call(
+    user: User,
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<RawResponse> {
+    fhir.clearRequests();
+    const token = await stack.issuer.mint({
+      sub: user.sub ?? PERSONAS.worker.sub,
+      fhir_core_app_id: APP_IDS.Location,
+      realm_access: {
+        roles: [...clientRoles(user.client), ...user.roles],
+      },
+    });
+    const body =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
+    return send(stack.gatewayUrl, {
+      method,
+      path: `/fhir/${path}`,
+      headers: bearer(token, {
+        ...(body === undefined ? {} : { 'content-type': FHIR_JSON }),
+        ...options.headers,
+      }),
+      ...(body === undefined ? {} : { body }),
+    });
+  }
 }
 
 export const android = (...roles: string[]): User => ({ client: 'android', roles });

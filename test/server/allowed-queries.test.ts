@@ -73,11 +73,12 @@ describe('allowed queries over HTTP', () => {
     assert.equal(stack.fhir.requests.length, 0);
   });
 
-  test('an authenticated-only entry (paging) needs a token but skips the checker', async () => {
+  test('an entry naming _getpages never grants a paging link: it needs a token and a link issued to the user', async () => {
     assert.equal((await send(stack.gatewayUrl, { path: '/fhir?_getpages=abc' })).status, 401);
     const res = await send(stack.gatewayUrl, { path: '/fhir?_getpages=abc', headers: bearer(token) });
-    assert.notEqual(res.status, 401);
-    assert.notEqual(res.status, 403);
+    assert.equal(res.status, 403);
+    assert.match(res.text, /not issued to this user/);
+    assert.equal(stack.fhir.requests.length, 0);
   });
 
   test('a batch whose every entry is an unauthenticated allowed query passes without a token', async () => {

@@ -178,7 +178,7 @@ describe('request header limits', () => {
       const response = await read(small.url, thousand);
       assert.equal(response.status, 431, response.text);
       assert.match(outcomeOf(response).diagnostics ?? '', /32768 bytes/);
-      assert.equal(warnings(small.logs)[0]?.limitBytes, 32768);
+      assert.ok(warnings(small.logs).some((line) => line.limitBytes === 32768));
     } finally {
       await small.gateway.close();
     }

@@ -4,7 +4,8 @@
  *   parse            400 / 405 / 413 / 415
  *   capabilities     GET metadata: no token, CapabilityStatement amended
  *   allowed queries  unauthenticated entries, before the token
- *   authenticate     401 (503 while the issuer's keys cannot be loaded)
+ *   authenticate     401 (503 while the issuer's keys cannot be loaded); a paging link is
+ *                    opened for the user it was issued to (403 otherwise)
  *   allowed queries  authenticated entries
  *   authorize        403 (or the status a checker chose)
  *   mutate           apply the decision's query mutation
@@ -18,6 +19,8 @@ import type { AllowedQueries } from '../../access/allowed-queries.js';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Backend } from '../../backend/backend.js';
 import { capabilityDecision } from '../capability-statement.js';
+import { injectedParams, withoutParams } from '../injected-params.js';
+import { composeTails, type PagingLinks } from '../paging-links.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { matchesAllowedQuery } from './allowed-queries.js';
 import { authenticate } from './authenticate.js';
@@ -40,10 +43,11 @@ export interface PipelineDeps {
   readonly tokenIssuer: string;
   readonly forwardOptions: ForwardOptions;
   readonly parseLimits: ParseLimits;
+  readonly pagingLinks: PagingLinks;
 }
 
 export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange): Promise<Reply> {
-  const req = parse(exchange, deps.parseLimits);
+  let req = parse(exchange, deps.parseLimits);
   exchange.fhir = req;
 
   if (req.interaction === 'capabilities') {
@@ -51,11 +55,16 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
       deps.verifier.loadDiscovery().catch(() => undefined),
     );
     exchange.grantedBy = 'capabilities';
-  } else if (matchesAllowedQuery(deps.allowedQueries, req, false)) {
+  } else if (req.interaction !== 'paging' && matchesAllowedQuery(deps.allowedQueries, req, false)) {
     exchange.grantedBy = 'unauthenticated-allowed-query';
   } else {
     exchange.token = await authenticate(deps.verifier, exchange);
-    if (matchesAllowedQuery(deps.allowedQueries, req, true)) {
+    if (req.interaction === 'paging') {
+      // A continuation is authorized as a search of its type, by the user it was issued to.
+      req = deps.pagingLinks.open(req, exchange.token);
+      exchange.fhir = req;
+    }
+    if (req.interaction !== 'paging' && matchesAllowedQuery(deps.allowedQueries, req, true)) {
       exchange.grantedBy = 'allowed-query';
     } else {
       try {
@@ -81,5 +90,14 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
     { status: String(upstream.status) },
     Number(process.hrtime.bigint() - started) / 1e9,
   );
-  return respond(exchange, mutated, exchange.decision, upstream, deps.backend.baseUrl, checked);
+  // Links handed on never carry the params a decision added, and paging links are bound to the caller.
+  const links = composeTails(
+    withoutParams(injectedParams(req.query, exchange.decision?.mutation)),
+    deps.pagingLinks.signer(exchange.token, req.resourceType),
+  );
+  return respond(exchange, mutated, exchange.decision, upstream, {
+    backendBaseUrl: deps.backend.baseUrl,
+    links,
+    checked,
+  });
 }

@@ -12,10 +12,9 @@ import type { UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, RESPONSE_HEADERS_TO_KEEP, URL_HEADERS } from '../../backend/headers.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
-import { injectedParams, withoutParams } from '../injected-params.js';
 import { checkAnswer } from './answer-check.js';
 import { preferredReturn } from './negotiate.js';
-import { ReplaceStream, replaceInBuffer, replaceInString } from '../url-rewrite.js';
+import { ReplaceStream, replaceInBuffer, replaceInString, type UrlTailRewrite } from '../url-rewrite.js';
 import type { Exchange } from './exchange.js';
 
 const gzip = promisify(gzipCallback);
@@ -34,18 +33,24 @@ export interface Reply {
  * answer is then shaped the way the client asked (HEAD, If-None-Match, Prefer: return=minimal)
  * only after the check, so that none of them discloses a resource the caller may not see.
  */
+export interface RespondOptions {
+  readonly backendBaseUrl: string;
+  /** Rewrites what follows the base URL in every link handed on (injected params, paging ids). */
+  readonly links?: UrlTailRewrite;
+  /** The answer is checked against the decision's `visible` (answer-check.ts). */
+  readonly checked: boolean;
+}
+
 export async function respond(
   exchange: Exchange,
   req: FhirRequest,
   decision: GrantedDecision | undefined,
   upstream: UpstreamResponse,
-  backendBaseUrl: string,
-  checked = false,
+  { backendBaseUrl, links: tail, checked }: RespondOptions,
 ): Promise<Reply> {
   // The client's own request: negotiate may have changed what was asked upstream (HEAD → GET, Prefer).
   const clientReq = exchange.fhir ?? req;
   const headers = pickHeaders(upstream.headers, RESPONSE_HEADERS_TO_KEEP);
-  const tail = withoutParams(injectedParams(exchange.fhir?.query ?? req.query, decision?.mutation));
   for (const name of URL_HEADERS) {
     if (headers[name]) headers[name] = replaceInString(headers[name], backendBaseUrl, exchange.baseUrl, tail);
   }

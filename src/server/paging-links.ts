@@ -1,0 +1,105 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { VerifiedToken } from '../access/contract.js';
+import { GatewayError } from '../fhir/errors.js';
+import type { FhirRequest } from '../fhir/request.js';
+import type { UrlTailRewrite } from './url-rewrite.js';
+
+const PAGING_PARAM = '_getpages';
+const SEPARATOR = '~';
+/** 128 bits of HMAC-SHA256, base64url. */
+const SIGNATURE_LENGTH = 22;
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+
+/**
+ * HAPI paging continuations (`[base]?_getpages=<search id>&_getpagesoffset=N`) bound to the caller.
+ * A search id alone would let anyone holding a link read the stored search (another user's, or
+ * one narrowed for someone else), so every `_getpages` value the gateway hands out becomes
+ * `<id>~<resource type>~<signature>`, the signature an HMAC over the token's issuer and subject,
+ * the type of the search that started it, and the id. A continuation is served only to the same
+ * user, and is authorized as a search of that type, its answer checked like any other.
+ */
+export class PagingLinks {
+  private readonly key: Buffer;
+
+  /** @param key PAGING_LINK_KEY; replicas that share it accept each other's links. */
+  constructor(key: string | undefined) {
+    this.key = key === undefined ? randomBytes(32) : Buffer.from(key, 'utf8');
+  }
+
+  /**
+   * The continuation request as the checkers see it: its search's resource type restored and the
+   * raw search id in `_getpages`, to be forwarded as the backend issued it.
+   * @throws GatewayError 403 when the link was not issued to this user (or was altered).
+   */
+  open(req: FhirRequest, token: VerifiedToken): FhirRequest {
+    const value = req.query.find((p) => p.name === PAGING_PARAM)?.value ?? '';
+    const [id, resourceType, signature] = value.split(SEPARATOR);
+    const valid =
+      id !== undefined &&
+      resourceType !== undefined &&
+      signature !== undefined &&
+      (resourceType === '' || RESOURCE_TYPE.test(resourceType)) &&
+      this.matches(signature, this.sign(token, resourceType, id));
+    if (!valid) {
+      throw new GatewayError(
+        403,
+        'paging_link_not_yours',
+        'This paging link was not issued to this user by this gateway; repeat the search',
+      );
+    }
+    const query = req.query.map((p) => (p.name === PAGING_PARAM ? { name: p.name, value: id } : p));
+    return resourceType === '' ? { ...req, query } : { ...req, query, resourceType };
+  }
+
+  /**
+   * Rewrites the `_getpages` values of the links in an answer to `token`'s user. `resourceType`
+   * is the type of the search the links continue.
+   */
+  signer(token: VerifiedToken | undefined, resourceType: string | undefined): UrlTailRewrite | undefined {
+    if (token === undefined) return undefined;
+    const type = resourceType ?? '';
+    return (tail) => {
+      const mark = tail.indexOf('?');
+      if (mark === -1 || !tail.includes(`${PAGING_PARAM}=`)) return tail;
+      const separator = tail.includes('&amp;') ? '&amp;' : '&';
+      const pairs = tail
+        .slice(mark + 1)
+        .split(separator)
+        .map((pair) => {
+          if (!pair.startsWith(`${PAGING_PARAM}=`)) return pair;
+          const id = decoded(pair.slice(PAGING_PARAM.length + 1));
+          const signed = [id, type, this.sign(token, type, id)].join(SEPARATOR);
+          return `${PAGING_PARAM}=${encodeURIComponent(signed)}`;
+        });
+      return `${tail.slice(0, mark + 1)}${pairs.join(separator)}`;
+    };
+  }
+
+  private sign(token: VerifiedToken, resourceType: string, id: string): string {
+    return createHmac('sha256', this.key)
+      .update([token.issuer, token.subject ?? '', resourceType, id].join('\n'))
+      .digest('base64url')
+      .slice(0, SIGNATURE_LENGTH);
+  }
+
+  private matches(given: string, expected: string): boolean {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}
+
+/** Applies the rewrites in order; undefined when there are none. */
+export function composeTails(...tails: (UrlTailRewrite | undefined)[]): UrlTailRewrite | undefined {
+  const present = tails.filter((tail): tail is UrlTailRewrite => tail !== undefined);
+  if (present.length <= 1) return present[0];
+  return (tail) => present.reduce((current, rewrite) => rewrite(current), tail);
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
