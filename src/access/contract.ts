@@ -97,8 +97,11 @@ export interface DeniedDecision {
   readonly canAccess: false;
   /** Shown to the client in the OperationOutcome and written to the logs. */
   readonly reason: string;
-  /** 403 unless said otherwise (404 hides existence for reads, 400 for bad requests, 401 for missing claims). */
-  readonly status?: 400 | 401 | 403 | 404;
+  /**
+   * 403 unless said otherwise (404 hides existence for reads, 400 for bad requests, 401 for missing
+   * claims, 415 for a body the checker cannot read).
+   */
+  readonly status?: 400 | 401 | 403 | 404 | 415;
 }
 
 export type AccessDecision = GrantedDecision | DeniedDecision;
