@@ -7,7 +7,12 @@
  * const sync = await createSyncAccess(ctx, readOpenSrpSettings(ctx.env));
  * const decision = await sync.decide(request, openSrpUser(token));
  */
-import { type AccessDecision, denied, type GatewayContext } from '../../access/contract.js';
+import {
+  type AccessDecision,
+  denied,
+  type FhirResource,
+  type GatewayContext,
+} from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import { clientRoleOf, type OpenSrpUser, ROLE } from '../claims.js';
@@ -19,6 +24,7 @@ import { LineageMaintainer } from './lineage.js';
 import { SyncLookups } from './resolver.js';
 import { loadSkipList } from './skip-list.js';
 import { StoredVersions } from './stored.js';
+import { Visibility } from './visibility.js';
 
 export interface SyncAccess {
   decide(req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision>;
@@ -53,7 +59,7 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
     }
     if (role === ROLE.webClient) return webDecision(req, deps);
     try {
-      return await androidDecision(req, user, deps);
+      return withScopeVisibility(await androidDecision(req, user, deps), req, user);
     } catch (error) {
       // A token without a needed claim or a broken app config: the user's problem, not a crash.
       if (error instanceof GatewayError && error.status < 500) {
@@ -63,24 +69,48 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
     }
   };
 
+  /**
+   * An Android user's answers are held to the scope whatever brought a resource there (issue 8):
+   * the tag rule of a read by id. Without a scope (no assignment yet) only exempt resources show.
+   */
+  const withScopeVisibility = async (
+    decision: AccessDecision,
+    req: Pick<FhirRequest, 'query'>,
+    user: OpenSrpUser,
+  ): Promise<AccessDecision> => {
+    if (!decision.canAccess || decision.visible) return decision;
+    let visibility: Visibility | undefined;
+    try {
+      visibility = new Visibility(await lookups.scopeOf(req, user), exemptions);
+    } catch (error) {
+      if (!(error instanceof GatewayError) || error.status >= 500) throw error;
+    }
+    const visible = visibility
+      ? (resource: FhirResource) => visibility.visible(resource)
+      : (resource: FhirResource) => exemptions.instance(resource.resourceType, resource.id);
+    return { ...decision, visible };
+  };
+
   return {
     lookups,
     exemptions,
-    decide(req, user) {
+    async decide(req, user) {
       if (req.interaction === 'batch' || req.interaction === 'transaction') {
-        if (clientRoleOf(user) === undefined) return decideOne(req, user);
-        return bundleDecision(
+        const role = clientRoleOf(user);
+        if (role === undefined) return decideOne(req, user);
+        const decision = await bundleDecision(
           req,
           (entry) => decideOne(entry, user),
           // Android entries read stored versions: one backend batch for the whole Bundle (D1).
-          clientRoleOf(user) === ROLE.androidClient ? (entries) => stored.prefetch(entries) : undefined,
+          role === ROLE.androidClient ? (entries) => stored.prefetch(entries) : undefined,
         );
+        return role === ROLE.androidClient ? withScopeVisibility(decision, req, user) : decision;
       }
       return decideOne(req, user);
     },
   };
 }
 
-function deniedStatus(status: number): 400 | 401 | 403 | 404 {
-  return status === 400 || status === 401 || status === 404 ? status : 403;
+function deniedStatus(status: number): 400 | 401 | 403 | 404 | 415 {
+  return status === 400 || status === 401 || status === 404 || status === 415 ? status : 403;
 }

@@ -70,7 +70,19 @@ export class SyncLookups {
    * ALL_LOCATIONS role) change it.
    * @throws GatewayError 403 when the token lacks a claim or the app config is broken.
    */
-  async scopeOf(req: Pick<FhirRequest, 'query'>, user: OpenSrpUser): Promise<SyncScope> {
+  scopeOf(req: Pick<FhirRequest, 'query'>, user: OpenSrpUser): Promise<SyncScope> {
+    // One lookup per request, even with caching off: the decision and the answer check both ask.
+    let scope = this.requestScopes.get(req);
+    if (scope === undefined) {
+      scope = this.loadScope(req, user);
+      this.requestScopes.set(req, scope);
+    }
+    return scope;
+  }
+
+  private readonly requestScopes = new WeakMap<object, Promise<SyncScope>>();
+
+  private async loadScope(req: Pick<FhirRequest, 'query'>, user: OpenSrpUser): Promise<SyncScope> {
     if (user.appId === undefined) {
       throw new GatewayError(
         403,
