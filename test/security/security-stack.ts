@@ -4,7 +4,7 @@
  * Observation o-x9 about an in-scope patient but tagged L9). Users are ANDROID_CLIENT (Location
  * strategy, the worker persona) or WEB_CLIENT, with the roles a test names.
  */
-import type { Composition, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { Composition, List, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { type FhirServerOptions, type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
 import { bearer, type RawResponse, send } from '../support/http.js';
 import { APP_IDS, buildOpenSrpDataset, PERSONAS, TAG_SYSTEMS } from '../support/opensrp-dataset.js';
@@ -86,7 +86,26 @@ export function l9Data(inScope: string): Resource[] {
     subject: { reference: 'Patient/p9' },
     section: [{ title: 's', entry: [{ reference: 'Patient/p9' }, { reference: 'Observation/o9' }] }],
   };
-  return [p9, o9, ox9, clinical];
+  // R7: the worker's own List names an untagged Patient and one tagged only with the related-entity system.
+  const untagged: Patient = { resourceType: 'Patient', id: 'p-untagged' };
+  const relatedOnly: Patient = {
+    resourceType: 'Patient',
+    id: 'p-related-only',
+    meta: { tag: [{ system: TAG_SYSTEMS.relatedEntityLocation, code: PERSONAS.worker.facility }] },
+  };
+  const ownList: List = {
+    resourceType: 'List',
+    id: 'list-own',
+    status: 'current',
+    mode: 'working',
+    meta: tagged(PERSONAS.worker.facility),
+    entry: [
+      { item: { reference: `Patient/${inScope}` } },
+      { item: { reference: 'Patient/p-untagged' } },
+      { item: { reference: 'Patient/p-related-only' } },
+    ],
+  };
+  return [p9, o9, ox9, clinical, untagged, relatedOnly, ownList];
 }
 
 export async function startSecurityStack(
