@@ -278,11 +278,9 @@ describe('local FHIR server', () => {
     assert.equal((await call('/Patient/pat-1')).status, 200);
   });
 
-  test('a second server in the same process starts fast and keeps its data apart', async () => {
-    const startedAt = performance.now();
+  test('a second server in the same process keeps its data apart', async () => {
     const other = await startFhirServer({ basePath: 'r4/', seed: seedPatients(1) });
     try {
-      assert.ok(performance.now() - startedAt < 500, 'definitions are indexed only once per process');
       assert.match(other.baseUrl, /^http:\/\/127\.0\.0\.1:\d+\/r4$/);
       const bundle = (await (await fetch(`${other.baseUrl}/Patient`)).json()) as Bundle;
       assert.deepEqual(entryIds(bundle), ['pat-1']);
