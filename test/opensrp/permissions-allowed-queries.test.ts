@@ -100,9 +100,10 @@ describe('before login, without a token', () => {
 });
 
 describe('after login', () => {
-  test('HAPI paging links are forwarded for any authenticated user, without the checker', async () => {
-    await gw.call('GET', '?_getpages=abc&_getpagesoffset=20', { roles: [] });
-    assert.deepEqual(gw.forwarded(), ['GET /?_getpages=abc&_getpagesoffset=20']);
+  test('HAPI paging links are not granted by the file: an unsigned id is refused (R2)', async () => {
+    const response = await gw.call('GET', '?_getpages=abc&_getpagesoffset=20', { roles: [] });
+    assert.equal(response.status, 403);
+    assert.deepEqual(gw.forwarded(), []);
   });
 
   test('the Questionnaire config batch is authorized entry by entry by the roles', async () => {
