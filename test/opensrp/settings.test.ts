@@ -31,6 +31,24 @@ describe('OpenSRP settings', () => {
     assert.throws(() => readOpenSrpSettings({ LOCATION_TAG_URL: 'not a url' }), /LOCATION_TAG_URL/);
   });
 
+  test('Android config and assignment writes are off by default; flags take true/false/1/0', () => {
+    assert.equal(readOpenSrpSettings({}).androidConfigWrites, false);
+    assert.equal(readOpenSrpSettings({}).androidAssignmentWrites, false);
+    assert.equal(readOpenSrpSettings({ OPENSRP_ANDROID_CONFIG_WRITES: 'TRUE' }).androidConfigWrites, true);
+    assert.equal(
+      readOpenSrpSettings({ OPENSRP_ANDROID_ASSIGNMENT_WRITES: '1' }).androidAssignmentWrites,
+      true,
+    );
+    assert.equal(
+      readOpenSrpSettings({ OPENSRP_ANDROID_ASSIGNMENT_WRITES: '0' }).androidAssignmentWrites,
+      false,
+    );
+    assert.throws(
+      () => readOpenSrpSettings({ OPENSRP_ANDROID_CONFIG_WRITES: 'yes' }),
+      /OPENSRP_ANDROID_CONFIG_WRITES/,
+    );
+  });
+
   test('client-role clients are a trimmed comma list', () => {
     assert.deepEqual(
       readOpenSrpSettings({ OPENSRP_CLIENT_ROLE_CLIENTS: ' fhir-web , app ,' }).clientRoleClients,

@@ -320,6 +320,49 @@ describe('writes stay in scope (Android user with the write roles)', () => {
     });
   });
 
+  describe('W1-W3 variants — $meta-add and $meta-delete are writes of the tags', () => {
+    const metaParameters = (...tags: ReturnType<typeof tag>[]): Parameters => ({
+      resourceType: 'Parameters',
+      parameter: [{ name: 'meta', valueMeta: { tag: tags } }],
+    });
+
+    test('W1 variant: $meta-add of an L9 tag → 403, only the stored version read', async () => {
+      const response = await s.call(writer, 'POST', `Patient/${s.p1}/$meta-add`, {
+        body: metaParameters(tag('location', L9)),
+      });
+      assert.equal(response.status, 403, response.text);
+      assert.deepEqual(backendWrites(s.fhir), []);
+      assert.ok(!s.forwarded().some((r) => r.includes('$meta')));
+    });
+
+    test('W2 variant: $meta-delete of the user’s location tag (the resource would leave the scope) → 403', async () => {
+      const response = await s.call(writer, 'POST', `Patient/${s.p1}/$meta-delete`, {
+        body: metaParameters(tag('location', (await stored('Patient', s.p1)).meta!.tag![0]!.code!)),
+      });
+      assert.equal(response.status, 403, response.text);
+      assert.deepEqual(backendWrites(s.fhir), []);
+    });
+
+    test('W6 variant: $meta-add on an out-of-scope id answers as on a missing one (404)', async () => {
+      const outside = await s.call(writer, 'POST', 'Patient/p9/$meta-add', {
+        body: metaParameters(...OWN_TAGS),
+      });
+      const missing = await s.call(writer, 'POST', 'Patient/no-such-id/$meta-add', {
+        body: metaParameters(...OWN_TAGS),
+      });
+      assert.equal(outside.status, 404, outside.text);
+      assert.equal(outside.text.replace('p9', '<id>'), missing.text.replace('no-such-id', '<id>'));
+      assert.deepEqual(backendWrites(s.fhir), []);
+    });
+
+    test('W1 control: $meta-add of the user’s own tag is forwarded', async () => {
+      await s.call(writer, 'POST', `Patient/${s.p2}/$meta-add`, {
+        body: metaParameters(tag('careTeam', 'Not defined')),
+      });
+      assert.deepEqual(backendWrites(s.fhir), [`POST /fhir/Patient/${s.p2}/$meta-add`]);
+    });
+  });
+
   describe('W6 — writes of out-of-scope ids look like writes of missing ones', () => {
     /** Status and OperationOutcome, with the client-supplied id blanked. */
     const answer = (response: RawResponse, id: string) => ({

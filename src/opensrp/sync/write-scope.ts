@@ -12,6 +12,7 @@
  */
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
+import type { OpenSrpSettings } from '../settings.js';
 import type { Assignment } from './assignment.js';
 import { isLineageMode, type SyncLookups } from './resolver.js';
 import { carriesScopeTag, type SyncScope } from './scope.js';
@@ -50,10 +51,8 @@ export class WriteScope {
     return carriesScopeTag(resource, this.scope);
   }
 
-  /** True when the resource carries any coding of a sync tag system (lineage included). */
   tagged(resource: unknown): boolean {
-    const systems = this.syncSystems();
-    return codingsOf(resource).some((tag) => typeof tag?.system === 'string' && systems.has(tag.system));
+    return hasSyncTags(resource, this.lookups.settings);
   }
 
   /** The user's Location tree: assigned Locations and everything below them. */
@@ -95,18 +94,20 @@ export class WriteScope {
     }
     return distinct(foreign);
   }
+}
 
-  private syncSystems(): ReadonlySet<string> {
-    const s = this.lookups.settings.tagSystems;
-    return new Set([
-      s.location,
-      s.organisation,
-      s.careTeam,
-      s.relatedEntityLocation,
-      s.practitioner,
-      s.lineage,
-    ]);
-  }
+/** True when the resource carries any coding of a sync tag system (lineage included). */
+export function hasSyncTags(resource: unknown, settings: Pick<OpenSrpSettings, 'tagSystems'>): boolean {
+  const s = settings.tagSystems;
+  const systems = [
+    s.location,
+    s.organisation,
+    s.careTeam,
+    s.relatedEntityLocation,
+    s.practitioner,
+    s.lineage,
+  ];
+  return codingsOf(resource).some((tag) => typeof tag?.system === 'string' && systems.includes(tag.system));
 }
 
 function codingsOf(resource: unknown): Coding[] {

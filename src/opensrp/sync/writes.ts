@@ -13,6 +13,8 @@
  *    may be untagged (the app tags what it creates; an untagged create is seen by nobody's sync).
  *    Every new version may carry sync tags only of the user's own assignment (write-scope.ts).
  *
+ * `$meta-add` and `$meta-delete` on an instance are writes of its tags (meta-operations.ts).
+ *
  * Out of scope looks missing: a DELETE or PATCH of a resource outside the scope gets the gateway's
  * own 404, the answer for one that does not exist, and nothing is forwarded. A PUT cannot: on a
  * missing id it creates (FHIR update-as-create), so one outside the scope is refused with 403.
@@ -22,10 +24,11 @@ import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES, deletionProblem, ownsAssignmentResource, widening } from './escalation.js';
 import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
-import { patchedVersion } from './json-patch.js';
+import { type Patched, patchedVersion } from './json-patch.js';
+import { META_WRITE_OPERATIONS, metaChangedVersion } from './meta-operations.js';
 import type { SyncLookups } from './resolver.js';
 import type { StoredVersions } from './stored.js';
-import { WriteScope } from './write-scope.js';
+import { hasSyncTags, WriteScope } from './write-scope.js';
 
 export interface WriteDeps {
   readonly lookups: SyncLookups;
@@ -40,12 +43,14 @@ type Resource = Record<string, unknown> & { resourceType?: string; id?: string }
 
 const ALLOWED = { canAccess: true, narrow: false } as const;
 
+/** Interactions that change data, and the instance operations that change tags (`$meta-add`, `$meta-delete`). */
 export function isWrite(req: FhirRequest): boolean {
   return (
     req.interaction === 'create' ||
     req.interaction === 'update' ||
     req.interaction === 'patch' ||
-    req.interaction === 'delete'
+    req.interaction === 'delete' ||
+    (req.interaction === 'operation-instance' && META_WRITE_OPERATIONS.has(req.operation ?? ''))
   );
 }
 
@@ -65,6 +70,16 @@ export async function judgeAndroidWrite(
   const configType = ALWAYS_EXEMPT_TYPES.has(type);
   if (configType && !settings.androidConfigWrites) return configRefused(type);
   if (req.conditional) return conditional(req, user, deps, assignmentType, configType);
+  // An untagged create of ordinary data is seen by nobody's sync: allowed without any lookup, as upstream.
+  if (
+    req.interaction === 'create' &&
+    !assignmentType &&
+    !configType &&
+    !deps.exempt.type(type) &&
+    !hasSyncTags(bodyOf(req), settings)
+  ) {
+    return ALLOWED;
+  }
 
   const scope = await WriteScope.of(req, user, deps.lookups);
   if (req.interaction === 'create') {
@@ -99,12 +114,13 @@ export async function judgeAndroidWrite(
     return problem === undefined ? ALLOWED : denied(problem);
   }
   let next: Resource;
-  if (req.interaction === 'patch') {
-    const patched = patchedVersion(stored, req.body);
-    if (!patched.ok) return denied(patched.reason, patched.status);
-    next = patched.resource;
-  } else {
+  if (req.interaction === 'update') {
     next = bodyOf(req);
+  } else {
+    const changed: Patched =
+      req.interaction === 'patch' ? patchedVersion(stored, req.body) : metaChangedVersion(stored, req);
+    if (!changed.ok) return denied(changed.reason, changed.status);
+    next = changed.resource;
   }
   return (
     (await newVersionProblem(scope, next, { requireScopeTag: !config && !owned, assignmentType })) ?? ALLOWED
