@@ -556,6 +556,18 @@ describe('writes stay in scope (Android user with the write roles)', () => {
         });
         assert.equal(foreign.status, 403, foreign.text);
         assert.deepEqual(backendWrites(allowed.fhir), []);
+        // A Binary tagged for another area (a patient's photo) is data of that area, setting or not.
+        await allowed.fhir.create({
+          resourceType: 'Binary',
+          id: 'photo-l9',
+          contentType: 'image/png',
+          meta: { tag: [tag('location', L9)] },
+        });
+        const overwrite = await allowed.call(config, 'PUT', 'Binary/photo-l9', {
+          body: { resourceType: 'Binary', id: 'photo-l9', contentType: 'image/png', meta: { tag: OWN_TAGS } },
+        });
+        assert.equal(overwrite.status, 403, overwrite.text);
+        assert.deepEqual(backendWrites(allowed.fhir), []);
       } finally {
         await allowed.close();
       }

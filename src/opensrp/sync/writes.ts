@@ -101,7 +101,9 @@ export async function judgeAndroidWrite(
     return (await newVersionProblem(scope, created, { requireScopeTag: !config, assignmentType })) ?? ALLOWED;
   }
 
-  const config = configType || (deps.exempt.stored(type, req.id) && !scope.tagged(stored));
+  // With OPENSRP_ANDROID_CONFIG_WRITES, a stored resource of a config type that carries sync tags (a
+  // patient's Binary) is still data of its scope.
+  const config = (configType || deps.exempt.stored(type, req.id)) && !scope.tagged(stored);
   if (config && !settings.androidConfigWrites) return configRefused(type);
   const owned = assignmentType && (await ownsAssignmentResource(scope, stored));
   if (!config && !owned && !scope.inScope(stored)) {
