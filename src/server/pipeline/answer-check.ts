@@ -19,15 +19,24 @@ export interface AnswerVerdict {
 }
 
 const JOIN_PARAM = /^_(rev)?include(:|$)|^_contained/;
+/**
+ * Stored resources that hold other resources: narrowing matches them, not what they hold, so a
+ * search of them is checked like a read by id of each (their contents included).
+ */
+const HOLDS_RESOURCES: ReadonlySet<string> = new Set(['Bundle', 'Parameters']);
 
 /**
  * True when the decision restricts what the caller sees and this request's answer is not a plain
- * search, which the checker vouches for by its narrowing (see GrantedDecision.visible).
+ * search, which the checker vouches for by its narrowing (see GrantedDecision.visible). A search
+ * whose answer the decision post-processes is not plain: the output (e.g. list-entries) is no
+ * longer what the narrowing selected.
  */
 export function answerNeedsCheck(req: FhirRequest, decision: GrantedDecision | undefined): boolean {
   if (decision?.visible === undefined || req.interaction === 'capabilities') return false;
   const plainSearch =
     (req.interaction === 'search-type' || req.interaction === 'search-compartment') &&
+    decision.postProcess === undefined &&
+    !HOLDS_RESOURCES.has(req.resourceType ?? '') &&
     !req.query.some((p) => JOIN_PARAM.test(p.name));
   return !plainSearch;
 }
@@ -54,7 +63,10 @@ export function checkAnswer(req: FhirRequest, body: unknown, visible: Visible): 
   }
   const writes = req.interaction === 'create' || req.interaction === 'update' || req.interaction === 'patch';
   if (writes && (body.resourceType !== 'Bundle' || req.resourceType === 'Bundle')) {
-    return shown(body, visible) ? { hidden: false } : { body: undefined, hidden: true };
+    if (!shown(body, visible)) return { body: undefined, hidden: true };
+    // A written Bundle (a stored one) holds resources: they are held to the rule as in a read.
+    const inner = filterContents(body, visible, req);
+    return inner === body ? { hidden: false } : { body: inner, hidden: false };
   }
   const filtered = filterContents(body, visible, req);
   if (req.interaction === 'history-instance' && isBundle(filtered) && (filtered.entry ?? []).length === 0) {
@@ -103,6 +115,7 @@ function filterBundle(
   let changed = false;
   let droppedMatch = false;
   const entries: Entry[] = [];
+  const sentBundle = req.interaction === 'batch' || req.interaction === 'transaction';
   const methods = isResponse ? entryMethods(req) : [];
   for (const [index, entry] of bundle.entry.entries()) {
     const resource = entry?.resource;
@@ -112,7 +125,7 @@ function filterBundle(
     }
     if (!isResource(resource) || !shown(resource, visible)) {
       changed = true;
-      if (isResponse) entries.push(hiddenResponseEntry(entry, methods[index]));
+      if (isResponse) entries.push(hiddenResponseEntry(entry, methods[index], !sentBundle));
       else if ((entry.search?.mode ?? 'match') === 'match') droppedMatch = true;
       continue;
     }
@@ -130,8 +143,10 @@ function filterBundle(
  * An entry of a batch/transaction response whose resource is hidden: a read answers as missing; a
  * write keeps where the resource lives when the caller named or created it (PUT, PATCH, a 201),
  * any other write keeps only its status (a conditional create's match must not be located).
+ * A batch-response the client did not send a batch for (list-entries) holds reads only.
  */
-function hiddenResponseEntry(entry: Entry, method: string | undefined): Entry {
+function hiddenResponseEntry(entry: Entry, method: string | undefined, readsOnly: boolean): Entry {
+  if (readsOnly) return { response: { status: '404 Not Found' } };
   const response = entry.response ?? {};
   const status = response.status ?? '';
   if (status.startsWith('201') || method === 'PUT' || method === 'PATCH') {

@@ -1,0 +1,39 @@
+/**
+ * `npm run test:security -- --runs=N [--seed=S] [--requests=M] [--shrink] [--path=P]`: the property
+ * test of harness.ts run by hand, longer than in CI. Prints what failed, then the summary line
+ * "N requests, N refused, N forwarded, N leaked"; exits 1 when any invariant broke.
+ */
+import { runProperty, summaryLine } from './harness.js';
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [name, value] = arg.replace(/^--/, '').split('=');
+    return [name ?? '', value ?? 'true'] as const;
+  }),
+);
+const number = (name: string, fallback: number) => {
+  const value = Number(args.get(name) ?? fallback);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} must be a whole number`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const runs = number('runs', 10);
+const seed = number('seed', Date.now() % 2 ** 31);
+const requests = number('requests', 30);
+const started = Date.now();
+console.log(`property test: ${runs} worlds of about ${requests} requests, seed ${seed}`);
+const result = await runProperty({
+  runs,
+  seed,
+  requestsPerWorld: { min: Math.max(1, Math.floor(requests / 2)), max: Math.max(1, requests) },
+  shrink: args.has('shrink'),
+  ...(args.has('verbose') ? { trace: (line: string) => console.log(line) } : {}),
+  ...(args.has('path') ? { path: args.get('path')! } : {}),
+});
+if (result.failure) console.log(`\nFAILED: ${result.failure}\n`);
+console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(summaryLine(result.stats));
+process.exit(result.failure ? 1 : 0);
