@@ -116,10 +116,16 @@ function paramsMatch(entry: AllowedQueryEntry, query: readonly QueryParam[]): bo
   // Upstream counts distinct names: every name in the request must be a configured one.
   if (matchedNames === valuesByName.size) return true;
   if (!entry.allowExtraParams) return false;
-  for (const name of valuesByName.keys()) {
-    if (!Object.hasOwn(entry.queryParams, name) && reachesOtherData(name)) return false;
+  for (const [name, values] of valuesByName) {
+    if (Object.hasOwn(entry.queryParams, name)) continue;
+    if (reachesOtherData(name) || sortsByOtherData(name, values)) return false;
   }
   return true;
+}
+
+/** `_sort=subject.name` orders by another resource's field: an oracle on it (RT8); `_sort=-date` is not. */
+function sortsByOtherData(name: string, values: readonly string[]): boolean {
+  return name.trim().toLowerCase() === '_sort' && values.some((value) => /[.:]/.test(value));
 }
 
 // FHIR servers ignore a blank search value (and blank items of an OR list), which would turn
@@ -135,6 +141,7 @@ const JOIN_PARAM_PREFIXES = [
   '_contained', // also _containedType
   '_filter',
   '_query', // named queries run server-side logic
+  '_list', // membership of a List: a probe of that List
 ];
 /** A continuation of another search (HAPI); `_getpagesoffset` alone is harmless. */
 const PAGING_PARAM = '_getpages';

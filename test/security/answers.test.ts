@@ -41,10 +41,14 @@ describe('answers hold only what the caller may see', () => {
     const hidden = await s.call(reader, 'GET', 'Observation/o9', { headers: { 'if-none-match': '*' } });
     looksMissing(hidden);
     const etag = (await s.call(reader, 'GET', `Patient/${s.p1}`)).headers.etag!;
-    const notModified = await s.call(reader, 'GET', `Patient/${s.p1}`, { headers: { 'if-none-match': etag } });
+    const notModified = await s.call(reader, 'GET', `Patient/${s.p1}`, {
+      headers: { 'if-none-match': etag },
+    });
     assert.equal(notModified.status, 304);
     assert.equal(notModified.bytes.length, 0);
-    const changed = await s.call(reader, 'GET', `Patient/${s.p1}`, { headers: { 'if-none-match': 'W/"other"' } });
+    const changed = await s.call(reader, 'GET', `Patient/${s.p1}`, {
+      headers: { 'if-none-match': 'W/"other"' },
+    });
     assert.equal(changed.status, 200);
     // The backend was asked for the whole resource, without the validator.
     assert.equal(s.fhir.requests[0]?.headers['if-none-match'], undefined);
@@ -64,7 +68,7 @@ describe('answers hold only what the caller may see', () => {
     }
   });
 
-  test('W5 variant — a conditional create of the user\'s own match keeps its answer, minimal honoured', async () => {
+  test("W5 variant — a conditional create of the user's own match keeps its answer, minimal honoured", async () => {
     const response = await s.call(writer, 'POST', 'Patient', {
       body: { resourceType: 'Patient' },
       headers: { 'if-none-exist': `_id=${s.p1}`, prefer: 'return=minimal' },

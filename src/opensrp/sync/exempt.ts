@@ -24,8 +24,12 @@ export const ALWAYS_EXEMPT_TYPES: ReadonlySet<string> = new Set([
 
 const WRITES: ReadonlySet<FhirRequest['interaction']> = new Set(['create', 'update', 'patch', 'delete']);
 
-/** Types never judged by tags when they appear in a response (they describe the response itself). */
-const RESPONSE_ONLY_TYPES: ReadonlySet<string> = new Set(['OperationOutcome', 'Bundle', 'Parameters']);
+/**
+ * A message about the answer, never stored data. Bundle and Parameters answers are containers the
+ * answer check opens itself (src/server/pipeline/answer-check.ts); a stored Bundle or Parameters
+ * found inside an answer is data, held to the tag rule like any resource (RT4).
+ */
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(['OperationOutcome']);
 
 export class Exemptions {
   constructor(private readonly skipList: SkipList) {}
@@ -54,7 +58,7 @@ export class Exemptions {
 
   /** True when the resource `type/id`, as part of an answer, may be seen without a tag of the user's scope. */
   instance(type: string, id: string | undefined): boolean {
-    return RESPONSE_ONLY_TYPES.has(type) || this.stored(type, id);
+    return MESSAGE_TYPES.has(type) || this.stored(type, id);
   }
 
   /** True when the stored resource `type/id`, read by id, may be seen without a tag of the user's scope. */

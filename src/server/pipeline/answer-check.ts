@@ -5,7 +5,7 @@
  */
 import type { FhirResource, GrantedDecision } from '../../access/contract.js';
 import { GatewayError, notFound } from '../../fhir/errors.js';
-import { bundleEntries } from '../../fhir/bundle-entry.js';
+import { bundleEntries, parseEntryRequest } from '../../fhir/bundle-entry.js';
 import type { FhirRequest } from '../../fhir/request.js';
 
 type Visible = NonNullable<GrantedDecision['visible']>;
@@ -116,16 +116,21 @@ function filterBundle(
   let droppedMatch = false;
   const entries: Entry[] = [];
   const sentBundle = req.interaction === 'batch' || req.interaction === 'transaction';
-  const methods = isResponse ? entryMethods(req) : [];
+  const requests = isResponse ? entryRequests(req) : [];
   for (const [index, entry] of bundle.entry.entries()) {
     const resource = entry?.resource;
     if (resource === undefined) {
-      entries.push(entry);
+      // A missing resource answers exactly like a hidden one (RT5): the server's own text would tell them apart.
+      const missing = isResponse && /^(404|410)\b/.test(entry?.response?.status ?? '');
+      if (missing) changed = true;
+      entries.push(missing ? { response: { status: '404 Not Found' } } : entry);
       continue;
     }
-    if (!isResource(resource) || !shown(resource, visible)) {
+    // The answer to a search, history or operation entry is a container, opened like a top-level one.
+    const container = isResource(resource) && answersWithContainer(requests[index], resource);
+    if (!isResource(resource) || (!container && !shown(resource, visible))) {
       changed = true;
-      if (isResponse) entries.push(hiddenResponseEntry(entry, methods[index], !sentBundle));
+      if (isResponse) entries.push(hiddenResponseEntry(entry, requests[index]?.method, !sentBundle));
       else if ((entry.search?.mode ?? 'match') === 'match') droppedMatch = true;
       continue;
     }
@@ -163,13 +168,34 @@ function hiddenResponseEntry(entry: Entry, method: string | undefined, readsOnly
   return { response: { status } };
 }
 
-/** The HTTP method of each entry of a batch or transaction request, by index. */
-function entryMethods(req: FhirRequest): (string | undefined)[] {
+/** Each entry of a batch or transaction request, parsed, by index (none for other requests). */
+function entryRequests(req: FhirRequest): (FhirRequest | undefined)[] {
   if (req.interaction !== 'batch' && req.interaction !== 'transaction') return [];
-  return bundleEntries(req).map((entry) => {
-    const method = (entry as { request?: { method?: unknown } } | null)?.request?.method;
-    return typeof method === 'string' ? method : undefined;
+  return bundleEntries(req).map((entry, index) => {
+    try {
+      return parseEntryRequest(entry, index, { ...req.headers });
+    } catch {
+      return undefined;
+    }
   });
+}
+
+const CONTAINER_ANSWERS: ReadonlySet<FhirRequest['interaction']> = new Set([
+  'search-type',
+  'search-system',
+  'search-compartment',
+  'history-instance',
+  'history-type',
+  'history-system',
+  'operation-system',
+  'operation-type',
+  'operation-instance',
+  'paging',
+]);
+
+function answersWithContainer(entryReq: FhirRequest | undefined, resource: FhirResource): boolean {
+  if (entryReq === undefined || !CONTAINER_ANSWERS.has(entryReq.interaction)) return false;
+  return resource.resourceType === 'Bundle' || resource.resourceType === 'Parameters';
 }
 
 function filterParameters(parameters: unknown[], visible: Visible, req: FhirRequest): unknown[] {

@@ -1,7 +1,8 @@
 import Negotiator from 'negotiator';
 import type { GrantedDecision } from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
-import type { FhirRequest } from '../../fhir/request.js';
+import { jsonBody } from '../../fhir/body.js';
+import type { FhirRequest, RequestBody } from '../../fhir/request.js';
 
 const FHIR_JSON = 'application/fhir+json';
 const JSON_TYPES = [FHIR_JSON, 'application/json'];
@@ -47,12 +48,34 @@ export function negotiate(req: FhirRequest, mustRead: boolean, checked: boolean)
       headers.prefer = withReturn(headers.prefer, 'representation');
     }
   }
+  const body = checked ? withoutEntryValidators(req) : undefined;
   return {
     ...req,
     method,
     query: format ? req.query.filter((p) => p.name !== '_format') : req.query,
     headers,
+    ...(body ? { body } : {}),
   };
+}
+
+/**
+ * A batch or transaction without its entries' read validators (`ifNoneMatch`, `ifModifiedSince`):
+ * a 304 entry carries no resource to check, so it would tell an existing hidden resource from a
+ * missing one (RT6). The entries are answered whole instead. Undefined when there are none.
+ */
+function withoutEntryValidators(req: FhirRequest): RequestBody | undefined {
+  if ((req.interaction !== 'batch' && req.interaction !== 'transaction') || !req.body) return undefined;
+  const bundle = req.body.json() as { entry?: unknown };
+  if (!Array.isArray(bundle.entry)) return undefined;
+  let changed = false;
+  const entry = bundle.entry.map((item: { request?: Record<string, unknown> } | null) => {
+    const request = item?.request;
+    if (!request || (request.ifNoneMatch === undefined && request.ifModifiedSince === undefined)) return item;
+    changed = true;
+    const { ifNoneMatch: _match, ifModifiedSince: _since, ...rest } = request;
+    return { ...item, request: rest };
+  });
+  return changed ? jsonBody({ ...bundle, entry }) : undefined;
 }
 
 /** True when the request must be answered in JSON because the gateway reads the answer. */

@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 import type { BackendResponse, GrantedDecision } from '../../access/contract.js';
 import type { UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, RESPONSE_HEADERS_TO_KEEP, URL_HEADERS } from '../../backend/headers.js';
-import { GatewayError } from '../../fhir/errors.js';
+import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import { checkAnswer } from './answer-check.js';
 import { preferredReturn } from './negotiate.js';
+import { redactOutcome } from './redact-outcome.js';
 import { ReplaceStream, replaceInBuffer, replaceInString, type UrlTailRewrite } from '../url-rewrite.js';
 import type { Exchange } from './exchange.js';
 
@@ -55,6 +56,12 @@ export async function respond(
     if (headers[name]) headers[name] = replaceInString(headers[name], backendBaseUrl, exchange.baseUrl, tail);
   }
   const status = upstream.status;
+  if (checked && (status === 404 || status === 410) && clientReq.id !== undefined) {
+    // Missing answers exactly like hidden (answer-check.ts): the server's own 404 text, or a 410
+    // for a deleted resource, would tell the two apart (RT5).
+    await upstream.body.dump();
+    throw notFound(`Resource ${clientReq.resourceType}/${clientReq.id} is not known`);
+  }
   if (status === 204 || status === 304 || req.method === 'HEAD') {
     await upstream.body.dump();
     return { status, headers };
@@ -63,6 +70,19 @@ export async function respond(
   const decoded = decode(upstream);
   const wantsGzip = acceptsGzip(exchange.headers['accept-encoding']);
   if (wantsGzip) headers['content-encoding'] = 'gzip';
+
+  if (checked && status >= 400 && /json/i.test(headers['content-type'] ?? '')) {
+    const text = await readText(decoded);
+    const own = clientReq.id === undefined ? undefined : `${clientReq.resourceType}/${clientReq.id}`;
+    let body = text;
+    try {
+      body = JSON.stringify(redactOutcome(JSON.parse(text), own));
+    } catch {
+      // Not JSON after all: passed on as the server wrote it.
+    }
+    const bytes = Buffer.from(replaceInString(body, backendBaseUrl, exchange.baseUrl, tail));
+    return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
+  }
 
   if ((decision?.postProcess || checked) && status >= 200 && status < 300) {
     const text = await readText(decoded);
