@@ -461,7 +461,7 @@ export async function runProperty(options: RunOptions): Promise<RunResult> {
       },
     );
     const details = await fc.check(property, {
-      numRuns: options.runs,
+      numRuns: options.path === undefined ? options.runs : 1,
       seed: options.seed,
       endOnFailure: !options.shrink,
       ...(options.path === undefined ? {} : { path: options.path }),
