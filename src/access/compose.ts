@@ -77,10 +77,13 @@ export function concatMutations(mutations: readonly RequestMutation[]): RequestM
     for (const name of removed) discard.add(name);
   }
   const withBody = [...mutations].reverse().find((m) => m.replaceBody !== undefined);
+  // Later checkers' headers win, as later params do.
+  const headers = Object.assign({}, ...mutations.map((m) => m.setHeaders ?? {})) as Record<string, string>;
   return {
     addParams: add,
     discardParams: [...discard],
     ...(withBody ? { replaceBody: withBody.replaceBody } : {}),
+    ...(Object.keys(headers).length > 0 ? { setHeaders: headers } : {}),
   };
 }
 

@@ -47,6 +47,13 @@ export interface RequestMutation {
    * one by one). Sent as `application/fhir+json`.
    */
   readonly replaceBody?: unknown;
+  /**
+   * Request headers to send instead of the client's, names lower-cased (e.g. an `if-none-exist`
+   * narrowed to the caller's scope). Only headers the gateway forwards at all reach the backend.
+   * In a batch or transaction entry, the condition headers stand for the entry's `request` fields
+   * (`if-none-exist` is `request.ifNoneExist`).
+   */
+  readonly setHeaders?: Readonly<Record<string, string>>;
 }
 
 /** The backend's answer, buffered, as handed to post-processing. */

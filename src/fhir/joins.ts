@@ -29,6 +29,10 @@
  *   the target types of each link.
  * - `_list`: List.
  * - the same params inside an `If-None-Exist` header (a conditional create searches with them).
+ * - conditional references in a create, update or patch body (`"reference": "Patient?family=x"`,
+ *   http.html#trules; HAPI resolves them in single writes too): the type searched, and what the
+ *   reference's own params reach. The server resolves them with a search the gateway never sees,
+ *   so a checker that narrows searches must refuse them instead (`searchReferences`).
  *
  * Unbounded: `*` in `_include` (`*`, `Source:*`) or as a `_revinclude` source, a reference parameter
  * whose definition names no target, an unknown parameter or type in a join, `_contained` (other than
@@ -38,6 +42,8 @@
  * A compartment search (`Patient/1/Observation`) is not a join: its owner is named by the request
  * itself (FhirRequest.compartment).
  */
+import { XMLParser } from 'fast-xml-parser';
+import { JSON_MEDIA_TYPES, MediaType, XML_MEDIA_TYPES, utf8Text } from './body.js';
 import { referenceTargets } from './definitions.js';
 import { parseQueryString } from './query-string.js';
 import type { FhirRequest } from './request.js';
@@ -101,7 +107,124 @@ export function joinReach(req: FhirRequest): JoinReach {
   for (const param of req.query) queryParamReach(param.name, param.value, bases, reach);
   const ifNoneExist = req.headers['if-none-exist'];
   if (ifNoneExist !== undefined) headerReach(ifNoneExist, bases, reach);
+  for (const reference of bodySearchReferences(req)) conditionalReferenceReach(reference, reach);
   return reach.build();
+}
+
+/**
+ * The references in a JSON value that are searches (`Patient?identifier=x|1`, also as an absolute
+ * URL): every string `reference` member, at any depth (contained resources too), holding a `?`.
+ * @example searchReferences({ subject: { reference: 'Patient?family=x' } }) // → ['Patient?family=x']
+ */
+export function searchReferences(value: unknown): string[] {
+  const found: string[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current !== 'object' || current === null) continue;
+    if (Array.isArray(current)) {
+      for (const item of current) if (typeof item === 'object' && item !== null) stack.push(item);
+      continue;
+    }
+    for (const [key, member] of Object.entries(current)) {
+      if (key === 'reference' && typeof member === 'string' && member.includes('?')) found.push(member);
+      else if (typeof member === 'object' && member !== null) stack.push(member);
+    }
+  }
+  return found;
+}
+
+const BODY_WRITES: ReadonlySet<FhirRequest['interaction']> = new Set(['create', 'update', 'patch']);
+
+/** The search references a write's body carries: JSON resources, JSON Patch values, FHIR XML. */
+function bodySearchReferences(req: FhirRequest): string[] {
+  const body = req.body;
+  if (body === undefined || !BODY_WRITES.has(req.interaction)) return [];
+  if (XML_MEDIA_TYPES.has(body.mediaType)) return xmlSearchReferences(utf8Text(body.bytes));
+  if (body.mediaType === MediaType.jsonPatch) {
+    const operations = body.json();
+    if (!Array.isArray(operations)) return [];
+    // A reference set by its own pointer (`/subject/reference`) is a bare string value.
+    const bare = operations.flatMap((op: { path?: unknown; value?: unknown } | null) =>
+      typeof op?.path === 'string' &&
+      /(^|\/)reference$/.test(op.path) &&
+      typeof op.value === 'string' &&
+      op.value.includes('?')
+        ? [op.value]
+        : [],
+    );
+    return [...bare, ...searchReferences(operations)];
+  }
+  return JSON_MEDIA_TYPES.has(body.mediaType) ? searchReferences(body.json()) : [];
+}
+
+const xmlReader = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: false,
+  preserveOrder: true,
+});
+
+type XmlNode = Record<string, unknown> & { ':@'?: Record<string, unknown> };
+
+/**
+ * `<reference value="Patient?x=1"/>` elements (any namespace prefix), XML character references
+ * decoded. The parse stage has checked the body is well-formed FHIR XML; should it not parse here,
+ * the answer is a reference nobody can bound.
+ */
+function xmlSearchReferences(xml: string): string[] {
+  let nodes: XmlNode[];
+  try {
+    nodes = xmlReader.parse(xml) as XmlNode[];
+  } catch {
+    return ['?'];
+  }
+  const found: string[] = [];
+  const stack = [...nodes];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const [name, children] of Object.entries(node)) {
+      if (name === ':@' || !Array.isArray(children)) continue;
+      const value = node[':@']?.value;
+      if (name.replace(/^.*:/, '') === 'reference' && typeof value === 'string') {
+        const decoded = decodeXmlText(value);
+        if (decoded.includes('?')) found.push(decoded);
+      }
+      for (const child of children as XmlNode[]) stack.push(child);
+    }
+  }
+  return found;
+}
+
+function decodeXmlText(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-z]{2,4});/g, (whole, name: string) => {
+    if (!name.startsWith('#')) return named[name] ?? whole;
+    const code = name[1] === 'x' ? Number.parseInt(name.slice(2), 16) : Number.parseInt(name.slice(1), 10);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+}
+
+/** `Type?params` (or `<base>/Type?params`): Type is searched, and whatever its params reach. */
+function conditionalReferenceReach(reference: string, reach: ReachBuilder): void {
+  const question = reference.indexOf('?');
+  const type = reference.slice(0, question).split('/').pop() ?? '';
+  const via = `the conditional reference ${reference.length > 80 ? `${reference.slice(0, 77)}...` : reference}`;
+  if (!isResourceType(type)) {
+    reach.unbounded(via);
+    return;
+  }
+  reach.probes(type, via);
+  let params: { name: string; value: string }[];
+  try {
+    params = parseQueryString(reference.slice(question + 1), 'a conditional reference');
+  } catch {
+    reach.unbounded(via);
+    return;
+  }
+  for (const param of params) queryParamReach(param.name, param.value, [type], reach);
 }
 
 function operationReach(req: FhirRequest, reach: ReachBuilder): void {

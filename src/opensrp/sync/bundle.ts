@@ -56,7 +56,20 @@ export async function bundleDecision(
   });
 }
 
-/** The Bundle with each mutated entry's `request.url` rebuilt; undefined when no entry changed. */
+/** The entry fields that stand for a standalone request's condition headers (http.html#transaction). */
+const ENTRY_CONDITIONS: Readonly<
+  Record<string, 'ifNoneExist' | 'ifMatch' | 'ifNoneMatch' | 'ifModifiedSince'>
+> = {
+  'if-none-exist': 'ifNoneExist',
+  'if-match': 'ifMatch',
+  'if-none-match': 'ifNoneMatch',
+  'if-modified-since': 'ifModifiedSince',
+};
+
+/**
+ * The Bundle with each mutated entry's `request.url` rebuilt and its conditions set (a narrowed
+ * `ifNoneExist`); undefined when no entry changed.
+ */
 function rewrittenBundle(
   req: FhirRequest,
   entryRequests: readonly FhirRequest[],
@@ -70,6 +83,12 @@ function rewrittenBundle(
     const query = applyMutation(entryRequests[index]!.query, decision.mutation);
     const path = formatPath(entryRequests[index]!);
     entry.request.url = query.length === 0 ? path : `${path}?${formatQuery(query)}`;
+    for (const [header, value] of Object.entries(decision.mutation.setHeaders ?? {})) {
+      const field = ENTRY_CONDITIONS[header];
+      // Fail closed: a header an entry cannot carry would silently not be applied.
+      if (field === undefined) throw new Error(`a Bundle entry cannot carry the header ${header}`);
+      entry.request[field] = value;
+    }
   });
   return bundle;
 }

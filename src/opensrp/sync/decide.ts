@@ -7,6 +7,7 @@
 import {
   type AccessDecision,
   type BackendResponse,
+  type DeniedDecision,
   denied,
   type FhirClient,
   type GrantedDecision,
@@ -18,11 +19,12 @@ import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES } from './escalation.js';
-import type { Exemptions } from './exempt.js';
+import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
 import { unnarrowableJoin } from './joins.js';
+import type { PatchLimits } from './json-patch.js';
 import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
-import { GATEWAY_ONLY_PARAMS, narrowedTagParams } from './scope.js';
+import { GATEWAY_ONLY_PARAMS, narrowedCondition, narrowedTagParams } from './scope.js';
 import type { StoredVersions } from './stored.js';
 import { asksForIncludes, isBundle, isIncluded, Visibility } from './visibility.js';
 import { isWrite, judgeAndroidWrite } from './writes.js';
@@ -34,6 +36,8 @@ export interface DecisionDeps {
   readonly lineage: LineageMaintainer;
   /** Stored versions of the resources requests act on (prefetched per Bundle). */
   readonly stored: StoredVersions;
+  /** How large a patched resource may grow (BODY_LIMIT_BYTES). */
+  readonly limits: PatchLimits;
 }
 
 type PostProcess = NonNullable<GrantedDecision['postProcess']>;
@@ -91,21 +95,44 @@ async function androidWrite(
   const verdict = await judgeAndroidWrite(req, user, deps);
   if (!verdict.canAccess) return verdict;
   if (verdict.narrow) return narrowed(req, deps, await visibility());
-  // A conditional create (If-None-Exist) that matches answers with the existing resource.
-  return req.interaction === 'create' && req.headers['if-none-exist'] !== undefined
-    ? grant(req, deps, undefined, conditionalCreateCheck(await visibility()))
-    : grant(req, deps, undefined, undefined);
+  const condition = req.interaction === 'create' ? req.headers['if-none-exist'] : undefined;
+  return condition === undefined
+    ? grant(req, deps, undefined, undefined)
+    : conditionalCreate(req, condition, deps, await visibility());
+}
+
+/**
+ * A conditional create searches before it creates (RT1): its If-None-Exist is narrowed to the scope
+ * like a search, so a resource outside the scope is no match and the create goes ahead; no answer,
+ * and no sibling entry's reference to the entry's `fullUrl`, can name it. App configuration is
+ * visible to every user and is not narrowed. A match is the existing resource (200), which must be
+ * in scope: the check below only fires if the server matched outside the narrowed condition.
+ */
+function conditionalCreate(
+  req: FhirRequest,
+  condition: string,
+  deps: DecisionDeps,
+  visibility: Visibility,
+): AccessDecision {
+  const check = conditionalCreateCheck(visibility);
+  if (ALWAYS_EXEMPT_TYPES.has(req.resourceType!)) return grant(req, deps, undefined, check);
+  if (visibility.scope.ids.size === 0) return notConfigured(visibility);
+  return grant(req, deps, undefined, check, {
+    'if-none-exist': narrowedCondition(condition, visibility.scope),
+  });
 }
 
 function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility): AccessDecision {
   const { scope } = visibility;
-  if (scope.ids.size === 0) {
-    return denied(
-      `User assignment or sync strategy not configured correctly: no ${scope.strategy} assignment was found for this user`,
-    );
-  }
+  if (scope.ids.size === 0) return notConfigured(visibility);
   const includes = asksForIncludes(req.query) ? includeFilter(visibility) : undefined;
   return grant(req, deps, narrowedTagParams(req.query, scope), includes);
+}
+
+function notConfigured({ scope }: Visibility): DeniedDecision {
+  return denied(
+    `User assignment or sync strategy not configured correctly: no ${scope.strategy} assignment was found for this user`,
+  );
 }
 
 /** `_include`d resources the user may not see are removed; matches were narrowed by `_tag` already. */
@@ -177,17 +204,25 @@ function describe(req: FhirRequest): string {
   return `A ${req.interaction} request${on}`;
 }
 
-/** The granted decision: gateway-only params dropped, `addParams` added, post-processing chained. */
+/**
+ * The granted decision: gateway-only params dropped, `addParams` added, `setHeaders` set,
+ * post-processing chained.
+ */
 function grant(
   req: FhirRequest,
   deps: DecisionDeps,
   addParams: RequestMutation['addParams'],
   postProcess: PostProcess | undefined,
+  setHeaders?: RequestMutation['setHeaders'],
 ): GrantedDecision {
   const discard = GATEWAY_ONLY_PARAMS.filter((name) => req.query.some((p) => p.name === name));
   const mutation: RequestMutation | undefined =
-    addParams !== undefined || discard.length > 0
-      ? { ...(addParams ? { addParams } : {}), ...(discard.length > 0 ? { discardParams: discard } : {}) }
+    addParams !== undefined || discard.length > 0 || setHeaders !== undefined
+      ? {
+          ...(addParams ? { addParams } : {}),
+          ...(discard.length > 0 ? { discardParams: discard } : {}),
+          ...(setHeaders ? { setHeaders } : {}),
+        }
       : undefined;
   const steps = [
     postProcess,

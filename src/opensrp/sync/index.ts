@@ -13,6 +13,7 @@ import {
   type FhirResource,
   type GatewayContext,
 } from '../../access/contract.js';
+import { defaultOf } from '../../config/variables.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import { clientRoleOf, type OpenSrpUser, ROLE } from '../claims.js';
@@ -48,7 +49,8 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
     lookups.forgetLocations(),
   );
   const stored = new StoredVersions(ctx.fhirClient);
-  const deps: DecisionDeps = { fhir: ctx.fhirClient, exempt: exemptions, lookups, lineage, stored };
+  const limits = { maxBytes: bodyLimitBytes(ctx.env) };
+  const deps: DecisionDeps = { fhir: ctx.fhirClient, exempt: exemptions, lookups, lineage, stored, limits };
 
   const decideOne = async (req: FhirRequest, user: OpenSrpUser): Promise<AccessDecision> => {
     const role = clientRoleOf(user);
@@ -109,6 +111,13 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
       return decideOne(req, user);
     },
   };
+}
+
+/** BODY_LIMIT_BYTES as the gateway applies it to request bodies (validated at start). */
+function bodyLimitBytes(env: Readonly<Record<string, string | undefined>>): number {
+  const fallback = Number(defaultOf('BODY_LIMIT_BYTES'));
+  const value = Number(env.BODY_LIMIT_BYTES?.trim() || fallback);
+  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
 }
 
 function deniedStatus(status: number): 400 | 401 | 403 | 404 | 415 {

@@ -89,3 +89,32 @@ export async function lineageIds(
   );
   return distinct([...roots, ...descendants.map((l) => l.id)]);
 }
+
+/** Hierarchies deeper than this are not followed upward (a cycle of `partOf` ends here too). */
+const MAX_ANCESTOR_LEVELS = 32;
+
+/**
+ * Every Location above the roots, following `partOf` one level per round trip (the roots
+ * themselves excluded, unless one is above another). `knownRoots` save the first read.
+ */
+export async function ancestorIds(
+  fhir: FhirClient,
+  rootIds: readonly string[],
+  knownRoots: readonly Location[] = [],
+): Promise<string[]> {
+  const roots = distinct(rootIds);
+  const known = knownRoots.filter((l) => l.id && roots.includes(l.id));
+  const missing = roots.filter((id) => !known.some((l) => l.id === id));
+  let level = [...known, ...(await searchByValues<Location>(fhir, 'Location', '_id', missing))];
+  const seen = new Set(roots);
+  const ancestors: string[] = [];
+  for (let depth = 0; depth < MAX_ANCESTOR_LEVELS && level.length > 0; depth++) {
+    const parents = distinct(level.map((l) => referencedId(l.partOf?.reference, 'Location'))).filter(
+      (id) => !seen.has(id),
+    );
+    for (const id of parents) seen.add(id);
+    ancestors.push(...parents);
+    level = await searchByValues<Location>(fhir, 'Location', '_id', parents);
+  }
+  return ancestors;
+}

@@ -10,7 +10,7 @@ import { TtlCache } from '../cache.js';
 import { type OpenSrpUser, ROLE } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';
 import { type Assignment, resolveAssignment } from './assignment.js';
-import { expandLocations, lineageIds, treeIds } from './locations.js';
+import { ancestorIds, expandLocations, lineageIds, treeIds } from './locations.js';
 import type { SyncScope } from './scope.js';
 import { distinct } from './search.js';
 import { resolveSyncStrategy, type SyncStrategy } from './strategy.js';
@@ -50,6 +50,14 @@ export class SyncLookups {
       lineage
         ? lineageIds(this.fhir, roots, this.settings.tagSystems.lineage)
         : treeIds(await expandLocations(this.fhir, roots, assignment?.locations ?? [])),
+    );
+  }
+
+  /** Every Location above the roots (by `partOf`), cached with the hierarchies. */
+  locationIdsAbove(rootIds: readonly string[], assignment?: Assignment): Promise<string[]> {
+    const roots = distinct(rootIds).sort();
+    return this.locationIds.getOrLoad(`ancestors:${roots.join(',')}`, () =>
+      ancestorIds(this.fhir, roots, assignment?.locations ?? []),
     );
   }
 
@@ -99,8 +107,7 @@ export class SyncLookups {
     }
     const strategy = await this.strategyOf(user.appId);
     const lineage = isLineageMode(req);
-    const selected =
-      strategy === 'RelatedEntityLocation' && user.roles.has(ROLE.allLocations) ? syncLocations(req) : [];
+    const selected = selectedLocations(req, user, strategy);
     const key = [user.keycloakId, strategy, lineage, [...selected].sort().join(',')].join('\n');
     const keycloakId = user.keycloakId;
     return this.scopes.getOrLoad(key, () => this.computeScope(keycloakId, strategy, lineage, selected));
@@ -138,6 +145,15 @@ export class SyncLookups {
       }
     }
   }
+}
+
+/** The Locations a RelatedEntityLocation user with ALL_LOCATIONS picked (`_syncLocations`); else none. */
+export function selectedLocations(
+  req: Pick<FhirRequest, 'query'>,
+  user: OpenSrpUser,
+  strategy: SyncStrategy,
+): string[] {
+  return strategy === 'RelatedEntityLocation' && user.roles.has(ROLE.allLocations) ? syncLocations(req) : [];
 }
 
 /** `filter_mode_lineage` present, empty or `true` (spec §3.4). */

@@ -2,7 +2,10 @@
  * A user's sync scope: the tag systems of their strategy and the ids they are assigned to. A
  * resource is in scope when one of its `meta.tag` codings has one of those systems and ids.
  */
+import { badRequest } from '../../fhir/errors.js';
+import { parseQueryString } from '../../fhir/query-string.js';
 import type { QueryParam } from '../../fhir/request.js';
+import { formatQuery } from '../../fhir/serialize.js';
 import type { SyncStrategy } from './strategy.js';
 
 export interface SyncScope {
@@ -38,6 +41,25 @@ export function narrowedTagParams(query: readonly QueryParam[], scope: SyncScope
   const ours = scopeTagValue(scope);
   const client = query.filter((p) => p.name === '_tag' && p.value !== ours);
   return [...client, { name: '_tag', value: ours }];
+}
+
+/**
+ * A conditional create's `If-None-Exist` (header or Bundle entry `request.ifNoneExist`) narrowed
+ * like a search: what it names AND our `_tag`, so a resource outside the scope is simply no match
+ * and the create goes ahead. The server reads only what follows a `?` (`Patient?x=1` or a whole
+ * URL are accepted, http.html#ccreate), so only that is kept.
+ * @throws GatewayError 400 when the condition is malformed or names no search parameter.
+ */
+export function narrowedCondition(condition: string, scope: SyncScope): string {
+  const question = condition.indexOf('?');
+  const params = parseQueryString(
+    question === -1 ? condition : condition.slice(question + 1),
+    'If-None-Exist',
+  );
+  if (params.length === 0) {
+    throw badRequest('If-None-Exist names no search parameter', 'invalid_condition');
+  }
+  return formatQuery(narrowedTagParams(params, scope));
 }
 
 export function carriesScopeTag(resource: unknown, scope: SyncScope): boolean {

@@ -9,12 +9,18 @@
  * ALL_LOCATIONS user counts as for reads); organisation → the assigned Organizations; care-team →
  * the CareTeams; practitioner → the user's own Practitioner. `Not defined`, which the app writes
  * when the user has no id of that kind, names nobody and is accepted.
+ *
+ * Lineage (RT3): RelatedEntityLocation users sync `_tag=<lineage>|<their tree>`, so the lineage
+ * system is a sync system too. A resource of village V carries V's ancestors as lineage codes (as
+ * the gateway maintains them on Locations, lineage.ts), so the codes allowed are the user's tree
+ * and every Location above its roots (by `partOf`): a resource tagged with an ancestor reaches only
+ * users whose tree holds the writer's whole tree already.
  */
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';
 import type { Assignment } from './assignment.js';
-import { isLineageMode, type SyncLookups } from './resolver.js';
+import { isLineageMode, selectedLocations, type SyncLookups } from './resolver.js';
 import { carriesScopeTag, type SyncScope } from './scope.js';
 import { distinct } from './search.js';
 
@@ -24,6 +30,7 @@ type Coding = { system?: unknown; code?: unknown } | null | undefined;
 
 export class WriteScope {
   private treeIds: Promise<ReadonlySet<string>> | undefined;
+  private lineageIds: Promise<ReadonlySet<string>> | undefined;
 
   private constructor(
     readonly scope: SyncScope,
@@ -31,6 +38,8 @@ export class WriteScope {
     readonly keycloakId: string,
     private readonly lookups: SyncLookups,
     private readonly lineage: boolean,
+    /** The Locations the tree hangs from: the assigned ones, or those picked by `_syncLocations`. */
+    private readonly roots: readonly string[],
   ) {}
 
   /** @throws GatewayError 403 as SyncLookups.scopeOf does (missing claim, broken app config). */
@@ -39,7 +48,9 @@ export class WriteScope {
     // scopeOf checked the claim; the assignment is cached by now.
     const keycloakId = user.keycloakId!;
     const assignment = await lookups.assignmentOf(keycloakId);
-    return new WriteScope(scope, assignment, keycloakId, lookups, isLineageMode(req));
+    const selected = selectedLocations(req, user, scope.strategy);
+    const roots = selected.length > 0 ? selected : assignment.locations.map((l) => l.id!);
+    return new WriteScope(scope, assignment, keycloakId, lookups, isLineageMode(req), roots);
   }
 
   get lineageSystem(): string {
@@ -73,6 +84,17 @@ export class WriteScope {
     return this.treeIds;
   }
 
+  /** Lineage codes a resource of the user's tree may carry: the tree and every Location above it. */
+  lineageCodes(): Promise<ReadonlySet<string>> {
+    if (this.lineageIds === undefined) {
+      this.lineageIds = Promise.all([
+        this.tree(),
+        this.lookups.locationIdsAbove(this.roots, this.assignment),
+      ]).then(([tree, above]) => new Set([...tree, ...above]));
+    }
+    return this.lineageIds;
+  }
+
   /** `system|code` of every sync tag of `resource` whose code is not of the user's assignment. */
   async foreignTags(resource: unknown): Promise<string[]> {
     const systems = this.lookups.settings.tagSystems;
@@ -83,6 +105,7 @@ export class WriteScope {
       let allowed: ReadonlySet<string>;
       if (system === systems.location || system === systems.relatedEntityLocation)
         allowed = await this.tree();
+      else if (system === systems.lineage) allowed = await this.lineageCodes();
       else if (system === systems.organisation) allowed = idsOf(this.assignment.organizations);
       else if (system === systems.careTeam) allowed = idsOf(this.assignment.careTeams);
       else if (system === systems.practitioner)

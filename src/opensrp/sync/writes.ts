@@ -15,16 +15,21 @@
  *
  * `$meta-add` and `$meta-delete` on an instance are writes of its tags (meta-operations.ts).
  *
+ * A body may not reference a resource by a search (`"reference": "Patient?family=x"`, RT7): the
+ * FHIR server would resolve it with a search of its own, outside the user's scope, and the stored
+ * reference (or the answer: no match, several matches) would name what it found.
+ *
  * Out of scope looks missing: a DELETE or PATCH of a resource outside the scope gets the gateway's
  * own 404, the answer for one that does not exist, and nothing is forwarded. A PUT cannot: on a
  * missing id it creates (FHIR update-as-create), so one outside the scope is refused with 403.
  */
 import { type DeniedDecision, denied } from '../../access/contract.js';
+import { searchReferences } from '../../fhir/joins.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES, deletionProblem, ownsAssignmentResource, widening } from './escalation.js';
 import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
-import { type Patched, patchedVersion } from './json-patch.js';
+import { type PatchLimits, type Patched, patchedVersion } from './json-patch.js';
 import { META_WRITE_OPERATIONS, metaChangedVersion } from './meta-operations.js';
 import type { SyncLookups } from './resolver.js';
 import type { StoredVersions } from './stored.js';
@@ -34,6 +39,8 @@ export interface WriteDeps {
   readonly lookups: SyncLookups;
   readonly exempt: Exemptions;
   readonly stored: StoredVersions;
+  /** How large a patched resource may grow (BODY_LIMIT_BYTES). */
+  readonly limits: PatchLimits;
 }
 
 /** Granted writes say whether the request must be narrowed by `_tag` (conditional writes). */
@@ -69,6 +76,10 @@ export async function judgeAndroidWrite(
   }
   const configType = ALWAYS_EXEMPT_TYPES.has(type);
   if (configType && !settings.androidConfigWrites) return configRefused(type);
+  if (req.interaction === 'create' || req.interaction === 'update') {
+    const searching = searchReferenceProblem(bodyOf(req));
+    if (searching) return searching;
+  }
   if (req.conditional) return conditional(req, user, deps, assignmentType, configType);
   // An untagged create of ordinary data is seen by nobody's sync: allowed without any lookup, as upstream.
   if (
@@ -120,9 +131,13 @@ export async function judgeAndroidWrite(
     next = bodyOf(req);
   } else {
     const changed: Patched =
-      req.interaction === 'patch' ? patchedVersion(stored, req.body) : metaChangedVersion(stored, req);
+      req.interaction === 'patch'
+        ? patchedVersion(stored, req.body, deps.limits)
+        : metaChangedVersion(stored, req, deps.limits);
     if (!changed.ok) return denied(changed.reason, changed.status);
     next = changed.resource;
+    const searching = searchReferenceProblem(next);
+    if (searching) return searching;
   }
   return (
     (await newVersionProblem(scope, next, { requireScopeTag: !config && !owned, assignmentType })) ?? ALLOWED
@@ -173,6 +188,15 @@ async function newVersionProblem(
   }
   const widened = assignmentType ? await widening(scope, resource) : undefined;
   return widened === undefined ? undefined : denied(widened);
+}
+
+function searchReferenceProblem(resource: Resource): DeniedDecision | undefined {
+  const [reference] = searchReferences(resource);
+  if (reference === undefined) return undefined;
+  const target = `${String(resource.resourceType)}/${resource.id ?? '(new)'}`;
+  return denied(
+    `${target} references a resource by a search (${reference.length > 100 ? `${reference.slice(0, 97)}...` : reference}), which the FHIR server would resolve outside the user's assignment; ANDROID_CLIENT users must reference resources by id`,
+  );
 }
 
 function bodyOf(req: FhirRequest): Resource {
