@@ -59,7 +59,8 @@ export function narrowedCondition(condition: string, scope: SyncScope): string {
   if (params.length === 0) {
     throw badRequest('If-None-Exist names no search parameter', 'invalid_condition');
   }
-  return formatQuery(narrowedTagParams(params, scope));
+  const others = params.filter((p) => p.name !== '_tag');
+  return formatQuery([...others, ...narrowedTagParams(params, scope)]);
 }
 
 export function carriesScopeTag(resource: unknown, scope: SyncScope): boolean {
