@@ -99,7 +99,10 @@ describe('RT1, RT3, RT7 variants (Android and WEB writers)', () => {
       assert.match(answer.entry?.[0]?.response?.status ?? '', /^201/);
       const created = answer.entry?.[0]?.resource?.id;
       assert.ok(created && created !== 'p9');
-      assert.equal((answer.entry?.[1]?.resource as Observation).subject?.reference, `Patient/${created}`);
+      assert.equal(
+        (answer.entry?.[1]?.resource as Observation | undefined)?.subject?.reference,
+        `Patient/${created}`,
+      );
       assert.ok(!response.text.includes('p9'), response.text);
       const outsiders = await patients('Outsider');
       assert.deepEqual(outsiders.map((p) => p.id).sort(), [created, 'p9'].sort());
