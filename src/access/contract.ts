@@ -83,9 +83,10 @@ export interface GrantedDecision {
    * and transaction responses) and Parameters resources are removed, a write answer loses its
    * body and Location, and an answer that cannot be checked resource by resource (not FHIR JSON,
    * GraphQL) is refused with 403. Only plain searches (type or compartment searches without
-   * `_include*`, `_revinclude*` or `_contained*`) stream unchecked: a checker that sets
-   * `visible` vouches that it narrowed or denied those. Runs after `postProcess`, on its output.
-   * OperationOutcome resources are always shown.
+   * `_include*`, `_revinclude*` or `_contained*`, not of Bundle or Parameters, whose answer the
+   * decision does not post-process) stream unchecked: a checker that sets `visible` vouches that
+   * it narrowed or denied those. Runs after `postProcess`, on its output. OperationOutcome
+   * resources are always shown. Rule: src/server/pipeline/answer-check.ts.
    */
   visible?(resource: FhirResource): boolean;
   /** The audit user; undefined disables audit for the request. */
