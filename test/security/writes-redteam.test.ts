@@ -155,6 +155,25 @@ describe('RT1, RT3, RT7 variants (Android and WEB writers)', () => {
       }
     });
 
+    test('RT1 control: a condition the skip-list exempts as a search (List, shipped file) is forwarded as is, as that search is', async () => {
+      const lister = android('GET_LIST', 'POST_LIST');
+      const list = { resourceType: 'List', status: 'current', mode: 'working', meta: { tag: [OWN] } };
+      await s.call(lister, 'POST', '', {
+        body: bundle('batch', [
+          { request: { method: 'POST', url: 'List', ifNoneExist: '_id=list-own' }, resource: list as never },
+          { request: { method: 'POST', url: 'List', ifNoneExist: 'title=x' }, resource: list as never },
+        ]),
+      });
+      const entries = forwardedBundle(s)?.entry ?? [];
+      assert.deepEqual(
+        entries.map((e) => e.request?.ifNoneExist),
+        ['_id=list-own', 'title=x'],
+      );
+      // The same searches, sent as searches, are not narrowed either.
+      await s.call(lister, 'GET', 'List?title=x');
+      assert.deepEqual(s.forwarded(), ['GET /List?title=x']);
+    });
+
     test('RT1 control: a WEB user’s conditional create is not narrowed (WEB users are checked on roles)', async () => {
       await s.call(web('GET_PATIENT', 'POST_PATIENT'), 'POST', '', {
         body: bundle('batch', [

@@ -19,12 +19,12 @@ import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES } from './escalation.js';
-import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
+import type { Exemptions } from './exempt.js';
 import { unnarrowableJoin } from './joins.js';
 import type { PatchLimits } from './json-patch.js';
 import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
-import { GATEWAY_ONLY_PARAMS, narrowedCondition, narrowedTagParams } from './scope.js';
+import { conditionParams, GATEWAY_ONLY_PARAMS, narrowedCondition, narrowedTagParams } from './scope.js';
 import type { StoredVersions } from './stored.js';
 import { asksForIncludes, isBundle, isIncluded, Visibility } from './visibility.js';
 import { isWrite, judgeAndroidWrite } from './writes.js';
@@ -103,10 +103,12 @@ async function androidWrite(
 
 /**
  * A conditional create searches before it creates (RT1): its If-None-Exist is narrowed to the scope
- * like a search, so a resource outside the scope is no match and the create goes ahead; no answer,
- * and no sibling entry's reference to the entry's `fullUrl`, can name it. App configuration is
- * visible to every user and is not narrowed. A match is the existing resource (200), which must be
- * in scope: the check below only fires if the server matched outside the narrowed condition.
+ * as the same search would be, so a resource outside the scope is no match and the create goes
+ * ahead; no answer, and no sibling entry's reference to the entry's `fullUrl`, can name it. A
+ * condition the exemptions cover (app configuration, a skip-listed search) is not narrowed. A match
+ * is the existing resource (200), which must be visible: the check fires only when the server
+ * matched outside the condition it was sent.
+ * @throws GatewayError 400 for a condition that names no search parameter.
  */
 function conditionalCreate(
   req: FhirRequest,
@@ -115,10 +117,19 @@ function conditionalCreate(
   visibility: Visibility,
 ): AccessDecision {
   const check = conditionalCreateCheck(visibility);
-  if (ALWAYS_EXEMPT_TYPES.has(req.resourceType!)) return grant(req, deps, undefined, check);
+  const params = conditionParams(condition);
+  const search: FhirRequest = {
+    method: 'GET',
+    interaction: 'search-type',
+    resourceType: req.resourceType!,
+    conditional: false,
+    query: params,
+    headers: {},
+  };
+  if (deps.exempt.request(search)) return grant(req, deps, undefined, check);
   if (visibility.scope.ids.size === 0) return notConfigured(visibility);
   return grant(req, deps, undefined, check, {
-    'if-none-exist': narrowedCondition(condition, visibility.scope),
+    'if-none-exist': narrowedCondition(params, visibility.scope),
   });
 }
 

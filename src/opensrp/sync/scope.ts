@@ -44,13 +44,12 @@ export function narrowedTagParams(query: readonly QueryParam[], scope: SyncScope
 }
 
 /**
- * A conditional create's `If-None-Exist` (header or Bundle entry `request.ifNoneExist`) narrowed
- * like a search: what it names AND our `_tag`, so a resource outside the scope is simply no match
- * and the create goes ahead. The server reads only what follows a `?` (`Patient?x=1` or a whole
- * URL are accepted, http.html#ccreate), so only that is kept.
+ * The search params of a conditional create's `If-None-Exist` (header or Bundle entry
+ * `request.ifNoneExist`). The server reads only what follows a `?` (`Patient?x=1` and whole URLs
+ * are accepted, http.html#ccreate), so only that is kept.
  * @throws GatewayError 400 when the condition is malformed or names no search parameter.
  */
-export function narrowedCondition(condition: string, scope: SyncScope): string {
+export function conditionParams(condition: string): QueryParam[] {
   const question = condition.indexOf('?');
   const params = parseQueryString(
     question === -1 ? condition : condition.slice(question + 1),
@@ -59,6 +58,14 @@ export function narrowedCondition(condition: string, scope: SyncScope): string {
   if (params.length === 0) {
     throw badRequest('If-None-Exist names no search parameter', 'invalid_condition');
   }
+  return params;
+}
+
+/**
+ * A conditional create's condition narrowed like a search: what it names AND our `_tag`, so a
+ * resource outside the scope is simply no match and the create goes ahead.
+ */
+export function narrowedCondition(params: readonly QueryParam[], scope: SyncScope): string {
   const others = params.filter((p) => p.name !== '_tag');
   return formatQuery([...others, ...narrowedTagParams(params, scope)]);
 }
