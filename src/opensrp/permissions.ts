@@ -5,7 +5,8 @@
  * `POST Patient/_search` is a search and needs `GET_PATIENT`.
  *
  * Joins need roles too (issue 8): every type a request can return or probe through `_include`,
- * `_revinclude`, `_has`, chains or an operation needs its read role, and a reach that cannot be
+ * `_revinclude`, `_has`, chains, an operation, an `If-None-Exist` or a conditional reference in a
+ * write body (`Patient?family=x`, RT7) needs its read role, and a reach that cannot be
  * bounded (`_include=*`, `$graphql`) is refused. Destructive extensions (`$expunge`, `_expunge`)
  * need the delete role; `_cascade` cannot be bounded.
  *
