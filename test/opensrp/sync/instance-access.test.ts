@@ -121,8 +121,9 @@ describe('requests on one resource are held to the sync scope', () => {
       body,
       headers: { 'if-none-exist': `_id=${outside}` },
     });
-    assert.equal(hiddenMatch.status, 412, hiddenMatch.text);
-    assert.equal(hiddenMatch.json().resourceType, 'OperationOutcome');
+    // The condition goes upstream narrowed to the scope: the hidden match is no match, a new Patient is made.
+    assert.equal(hiddenMatch.status, 201, hiddenMatch.text);
+    assert.ok(!String(hiddenMatch.headers.location).includes(`/${outside}`), String(hiddenMatch.headers.location));
     assert.ok(!hiddenMatch.text.includes(`Family-${outside}`), 'the out-of-scope resource is not disclosed');
     const visibleMatch = await s.call(token, 'Patient', {
       method: 'POST',
