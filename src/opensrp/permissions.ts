@@ -73,7 +73,12 @@ export function requirementOf(req: FhirRequest): Requirement {
         ? needs({ verb: 'GET', resourceType: type }, { verb: 'POST', resourceType: type })
         : needs({ verb: 'GET', resourceType: type });
     case 'create':
-      return type ? needs({ verb: 'POST', resourceType: type }) : missingType(req);
+      if (!type) return missingType(req);
+      // If-None-Exist searches the type, and a match is named to the caller (200 with it, or a
+      // sibling Bundle entry's reference): it needs the read role too (W10).
+      return req.headers['if-none-exist'] === undefined
+        ? needs({ verb: 'POST', resourceType: type })
+        : needs({ verb: 'POST', resourceType: type }, { verb: 'GET', resourceType: type });
     case 'update':
       return type ? needs({ verb: 'PUT', resourceType: type }) : missingType(req);
     case 'patch':

@@ -83,14 +83,20 @@ describe('answers hold only what the caller may see', () => {
     assert.equal(response.bytes.length, 0, 'return=minimal: no body');
   });
 
-  test('W10 — a WEB user with only POST_PATIENT gets no record back from a conditional create', async () => {
+  test('W10 — a WEB user with only POST_PATIENT cannot probe with a conditional create', async () => {
+    // The condition searches Patient: it needs GET_PATIENT, or a match would be named to the caller.
     const response = await s.call(web('POST_PATIENT'), 'POST', 'Patient', {
       body: { resourceType: 'Patient', name: [{ family: 'Outsider' }] },
       headers: { 'if-none-exist': '_id=p9' },
     });
-    assert.equal(response.status, 200);
-    assert.equal(response.bytes.length, 0, response.text);
-    assert.equal(response.headers.location, undefined);
+    assert.equal(response.status, 403, response.text);
+    assert.match(response.text, /GET_PATIENT/);
+    assert.deepEqual(s.forwarded(), []);
+    const withRead = await s.call(web('POST_PATIENT', 'GET_PATIENT'), 'POST', 'Patient', {
+      body: { resourceType: 'Patient', name: [{ family: 'Outsider' }] },
+      headers: { 'if-none-exist': '_id=p9' },
+    });
+    assert.equal(withRead.status, 200, withRead.text);
   });
 
   test('W10 variant — a plain create by a user without the read role answers 201 without the record', async () => {
