@@ -42,12 +42,12 @@
  * A compartment search (`Patient/1/Observation`) is not a join: its owner is named by the request
  * itself (FhirRequest.compartment).
  */
-import { XMLParser } from 'fast-xml-parser';
 import { JSON_MEDIA_TYPES, MediaType, XML_MEDIA_TYPES, utf8Text } from './body.js';
 import { referenceTargets } from './definitions.js';
 import { parseQueryString } from './query-string.js';
 import type { FhirRequest } from './request.js';
 import { isResourceType } from './resource-types.js';
+import { parseXml, type XmlNode } from './xml.js';
 
 export interface JoinReach {
   /** Types the answer can carry beyond the request's own type. */
@@ -158,17 +158,6 @@ function bodySearchReferences(req: FhirRequest): string[] {
   return JSON_MEDIA_TYPES.has(body.mediaType) ? searchReferences(body.json()) : [];
 }
 
-const xmlReader = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: false,
-  preserveOrder: true,
-});
-
-type XmlNode = Record<string, unknown> & { ':@'?: Record<string, unknown> };
-
 /**
  * `<reference value="Patient?x=1"/>` elements (any namespace prefix), XML character references
  * decoded. The parse stage has checked the body is well-formed FHIR XML; should it not parse here,
@@ -177,7 +166,7 @@ type XmlNode = Record<string, unknown> & { ':@'?: Record<string, unknown> };
 function xmlSearchReferences(xml: string): string[] {
   let nodes: XmlNode[];
   try {
-    nodes = xmlReader.parse(xml) as XmlNode[];
+    nodes = parseXml(xml);
   } catch {
     return ['?'];
   }

@@ -4,25 +4,17 @@
  * whose body id differs from the URL id, would have the backend store something other than what
  * was authorized (http.html#update: the ids SHALL match; HAPI refuses a mismatch with 400).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import { XML_MEDIA_TYPES, utf8Text } from './body.js';
 import { badRequest } from './errors.js';
 import type { RequestBody } from './request.js';
 import { quoted } from './url-text.js';
+import { parseXml, type XmlNode } from './xml.js';
 
 export interface ResourceIdentity {
   readonly resourceType: string;
   readonly id?: string;
 }
-
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: false,
-  preserveOrder: true,
-});
 
 /**
  * Checks that `body` is a `resourceType` resource and, when `id` is given, that its id is absent
@@ -56,8 +48,6 @@ function jsonIdentity(body: RequestBody): ResourceIdentity {
   return id === undefined ? { resourceType } : { resourceType, id };
 }
 
-type XmlNode = Record<string, unknown> & { ':@'?: Record<string, unknown> };
-
 function xmlIdentity(body: RequestBody): ResourceIdentity {
   const text = utf8Text(body.bytes);
   // FHIR XML forbids DTDs (xml.html), and entity declarations are how XML bombs work.
@@ -71,7 +61,7 @@ function xmlIdentity(body: RequestBody): ResourceIdentity {
   }
   let parsed: XmlNode[];
   try {
-    parsed = xml.parse(text) as XmlNode[];
+    parsed = parseXml(text);
   } catch (error) {
     // fast-xml-parser's own limits (nesting depth, entity expansion) throw plain errors.
     throw badRequest(
