@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { VerifiedToken } from '../access/contract.js';
 import { GatewayError } from '../fhir/errors.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -75,11 +76,17 @@ export class PagingLinks {
     };
   }
 
+  /** Signatures already made: every page of one search carries the same id, and its user asks again. */
+  private readonly signatures = new LRUCache<string, string>({ max: 10_000 });
+
   private sign(token: VerifiedToken, resourceType: string, id: string): string {
-    return createHmac('sha256', this.key)
-      .update([token.issuer, token.subject ?? '', resourceType, id].join('\n'))
-      .digest('base64url')
-      .slice(0, SIGNATURE_LENGTH);
+    const input = [token.issuer, token.subject ?? '', resourceType, id].join('\n');
+    let signature = this.signatures.get(input);
+    if (signature === undefined) {
+      signature = createHmac('sha256', this.key).update(input).digest('base64url').slice(0, SIGNATURE_LENGTH);
+      this.signatures.set(input, signature);
+    }
+    return signature;
   }
 
   private matches(given: string, expected: string): boolean {

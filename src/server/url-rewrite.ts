@@ -2,12 +2,15 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * Rewrites what follows the base URL in each URL found (`Patient?_tag=…&_count=10`): gets the text
- * between the base URL and the end of the URL, returns its replacement.
+ * between the base URL and the end of the URL, returns its replacement. Called only for URLs with
+ * a query: a rewrite leaves a URL without one as it is.
  */
 export type UrlTailRewrite = (tail: string) => string;
 
 /** What ends a URL inside a JSON string, an XML attribute or element, or a header. */
-const URL_END = new Set([0x22, 0x27, 0x3c, 0x3e, 0x5c, 0x20, 0x09, 0x0a, 0x0d].map(Number));
+const URL_END = new Uint8Array(256);
+for (const byte of [0x22, 0x27, 0x3c, 0x3e, 0x5c, 0x20, 0x09, 0x0a, 0x0d]) URL_END[byte] = 1;
+const QUESTION_MARK = 0x3f;
 /** A URL still open at a chunk's end is held back up to this size, then passed on unchanged. */
 const MAX_HELD_URL_BYTES = 4 * 1024 * 1024;
 
@@ -66,12 +69,18 @@ function replaceAll(
       start = at + from.length;
       continue;
     }
-    const urlEnd = endOfUrl(data, at + from.length);
-    if (urlEnd === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
+    const url = scanUrl(data, at + from.length);
+    if (url.end === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
       parts.push(data.subarray(start, at));
       return { output: Buffer.concat(parts), rest: Buffer.from(data.subarray(at)) };
     }
-    const end = urlEnd === -1 ? data.length : urlEnd;
+    const end = url.end === -1 ? data.length : url.end;
+    if (!url.query) {
+      // No query (a fullUrl, a Location): nothing for `tail` to change, and no string to build.
+      parts.push(data.subarray(start, at), to);
+      start = at + from.length;
+      continue;
+    }
     const rewritten = tail(data.toString('utf8', at + from.length, end));
     parts.push(data.subarray(start, at), to, Buffer.from(rewritten));
     start = end;
@@ -85,9 +94,15 @@ function replaceAll(
   };
 }
 
-function endOfUrl(data: Buffer, from: number): number {
-  for (let i = from; i < data.length; i++) if (URL_END.has(data[i]!)) return i;
-  return -1;
+/** Where the URL starting at `from` ends (-1: not within `data`), and whether it has a query. */
+function scanUrl(data: Buffer, from: number): { end: number; query: boolean } {
+  let query = false;
+  for (let i = from; i < data.length; i++) {
+    const byte = data[i]!;
+    if (URL_END[byte] === 1) return { end: i, query };
+    if (byte === QUESTION_MARK) query = true;
+  }
+  return { end: -1, query };
 }
 
 /** Length of the longest suffix of `data` (from `start` on) that is a proper prefix of `needle`. */
