@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { RequestMutation } from '../access/contract.js';
 import type { QueryParam } from '../fhir/request.js';
 import type { UrlTailRewrite } from './url-rewrite.js';
@@ -38,7 +39,24 @@ export function withoutParams(params: readonly QueryParam[]): UrlTailRewrite | u
   };
 }
 
+/**
+ * Long values (a large assignment's `_tag`, tens of KB) come back in every paging link of every
+ * page; decoding them each time is the cost of the rewrite, so their decoded form is kept.
+ */
+const LONG_VALUE = 256;
+const decodedLongValues = new LRUCache<string, string>({ max: 64 });
+
 function decoded(text: string): string {
+  if (text.length < LONG_VALUE) return decode(text);
+  let value = decodedLongValues.get(text);
+  if (value === undefined) {
+    value = decode(text);
+    decodedLongValues.set(text, value);
+  }
+  return value;
+}
+
+function decode(text: string): string {
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
