@@ -24,6 +24,7 @@ export function injectedParams(
 export function withoutParams(params: readonly QueryParam[]): UrlTailRewrite | undefined {
   if (params.length === 0) return undefined;
   const drop = new Set(params.map((p) => `${p.name}\u0000${p.value}`));
+  const names = new Set(params.map((p) => p.name));
   return (tail) => {
     const mark = tail.indexOf('?');
     if (mark === -1) return tail;
@@ -32,6 +33,7 @@ export function withoutParams(params: readonly QueryParam[]): UrlTailRewrite | u
     const kept = query.split(separator).filter((pair) => {
       const eq = pair.indexOf('=');
       const name = decoded(eq === -1 ? pair : pair.slice(0, eq));
+      if (!names.has(name)) return true;
       const value = eq === -1 ? '' : decoded(pair.slice(eq + 1));
       return !drop.has(`${name}\u0000${value}`);
     });

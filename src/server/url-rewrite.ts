@@ -11,6 +11,8 @@ export type UrlTailRewrite = (tail: string) => string;
 const URL_END = new Uint8Array(256);
 for (const byte of [0x22, 0x27, 0x3c, 0x3e, 0x5c, 0x20, 0x09, 0x0a, 0x0d]) URL_END[byte] = 1;
 const QUESTION_MARK = 0x3f;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 /** A URL still open at a chunk's end is held back up to this size, then passed on unchanged. */
 const MAX_HELD_URL_BYTES = 4 * 1024 * 1024;
 
@@ -69,7 +71,7 @@ function replaceAll(
       start = at + from.length;
       continue;
     }
-    const url = scanUrl(data, at + from.length);
+    const url = scanUrl(data, at + from.length, at > 0 && data[at - 1] === QUOTE);
     if (url.end === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
       parts.push(data.subarray(start, at));
       return { output: Buffer.concat(parts), rest: Buffer.from(data.subarray(at)) };
@@ -94,8 +96,19 @@ function replaceAll(
   };
 }
 
-/** Where the URL starting at `from` ends (-1: not within `data`), and whether it has a query. */
-function scanUrl(data: Buffer, from: number): { end: number; query: boolean } {
+/**
+ * Where the URL starting at `from` ends (-1: not within `data`), and whether it has a query. A
+ * URL that opens a quoted string (JSON, an XML attribute) ends at the next quote or backslash,
+ * found by native search: paging links of a large assignment are tens of KB long.
+ */
+function scanUrl(data: Buffer, from: number, quoted: boolean): { end: number; query: boolean } {
+  if (quoted) {
+    const quote = data.indexOf(QUOTE, from);
+    const span = data.subarray(from, quote === -1 ? data.length : quote);
+    const backslash = span.indexOf(BACKSLASH);
+    const inside = backslash === -1 ? span : span.subarray(0, backslash);
+    return { end: backslash === -1 ? quote : from + backslash, query: inside.indexOf(QUESTION_MARK) !== -1 };
+  }
   let query = false;
   for (let i = from; i < data.length; i++) {
     const byte = data[i]!;
