@@ -96,12 +96,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Content-Encoding is undone first, so everything after (and the backend) sees the decoded bytes;
   // the body limit then counts decoded bytes, layer by layer (request-encoding.ts).
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  // A callback hook, not an async one: most requests carry no Content-Encoding, and an async hook
+  // costs every request a promise.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const header = request.headers['content-encoding'];
-    if (header === undefined) return payload;
+    if (header === undefined) return done(null, payload);
     delete request.headers['content-encoding'];
-    const codings = declaresBody(request) ? contentCodings(header) : [];
-    return codings.length === 0 ? payload : decodeBody(payload, codings, options.bodyLimitBytes);
+    try {
+      const codings = declaresBody(request) ? contentCodings(header) : [];
+      done(null, codings.length === 0 ? payload : decodeBody(payload, codings, options.bodyLimitBytes));
+    } catch (error) {
+      done(error as Error);
+    }
   });
 
   // Bodies are kept as bytes; the FHIR parser decides what it accepts (415 there, not here).
