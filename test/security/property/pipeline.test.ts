@@ -26,7 +26,7 @@ test('the oracle catches a gateway that does not check (permissive checker, DEV 
     requestsPerWorld: { min: 20, max: 30 },
     env: { ACCESS_CHECKER: 'permissive', RUN_MODE: 'DEV' },
   });
-  t.diagnostic(summaryLine(result.stats));
+  t.diagnostic(`self-test against a gateway that checks nothing: ${summaryLine(result.stats)}`);
   assert.ok(result.failure !== undefined, 'the property held against a gateway that checks nothing');
   assert.match(result.failure, /\[(leak|forward)\]/);
 });
