@@ -101,6 +101,18 @@ const NONE: JoinReach = Object.freeze({
  * @example joinReach(parse('GET', '/Observation?subject:Patient.name=x')).probes // → {Patient}
  */
 export function joinReach(req: FhirRequest): JoinReach {
+  // Asked by every checker stage of a request (roles, then data access): computed once.
+  let reach = reaches.get(req);
+  if (reach === undefined) {
+    reach = computeReach(req);
+    reaches.set(req, reach);
+  }
+  return reach;
+}
+
+const reaches = new WeakMap<FhirRequest, JoinReach>();
+
+function computeReach(req: FhirRequest): JoinReach {
   const reach = new ReachBuilder(req.resourceType);
   if (req.operation !== undefined) operationReach(req, reach);
   const bases = req.resourceType === undefined ? [] : [req.resourceType];

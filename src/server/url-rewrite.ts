@@ -71,6 +71,12 @@ function replaceAll(
       start = at + from.length;
       continue;
     }
+    if (isFullUrl(data, at)) {
+      // A Bundle entry's fullUrl names one resource: no query to rewrite, and the most common case.
+      parts.push(data.subarray(start, at), to);
+      start = at + from.length;
+      continue;
+    }
     const url = scanUrl(data, at + from.length, at > 0 && data[at - 1] === QUOTE);
     if (url.end === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
       parts.push(data.subarray(start, at));
@@ -94,6 +100,12 @@ function replaceAll(
     output: parts.length === 1 ? parts[0]! : Buffer.concat(parts),
     rest: Buffer.from(data.subarray(end)),
   };
+}
+
+const FULL_URL = Buffer.from('"fullUrl":"');
+
+function isFullUrl(data: Buffer, at: number): boolean {
+  return at >= FULL_URL.length && data.compare(FULL_URL, 0, FULL_URL.length, at - FULL_URL.length, at) === 0;
 }
 
 /**
