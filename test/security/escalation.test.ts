@@ -40,6 +40,13 @@ const ATTACKS: Record<'E1' | 'E2' | 'E3', Resource> = {
   },
 };
 
+/** The catalogue's cases by name, so each test carries its id. */
+const CASE_TITLES: Record<keyof typeof ATTACKS, string> = {
+  E1: 'E1 — POST CareTeam {participant: own Practitioner, managingOrganization: org2}',
+  E2: 'E2 — POST PractitionerRole {practitioner: own, organization: org2}',
+  E3: 'E3 — POST OrganizationAffiliation {organization: own org1, location: L9}',
+};
+
 const attacker = android(
   'GET_PATIENT',
   'POST_CARETEAM',
@@ -75,7 +82,7 @@ describe('escalation: Android users cannot widen their own assignment (default: 
   after(() => s.close());
 
   for (const [id, resource] of Object.entries(ATTACKS)) {
-    test(`${id} POST ${resource.resourceType} joining the other team's area → 403, nothing forwarded, scope unchanged`, async () => {
+    test(`${CASE_TITLES[id as keyof typeof ATTACKS]}: joins the other team's area → 403, nothing forwarded, scope unchanged`, async () => {
       const response = await s.call(attacker, 'POST', resource.resourceType, { body: resource });
       assert.equal(response.status, 403, response.text);
       assert.match(diagnostics(response), /OPENSRP_ANDROID_ASSIGNMENT_WRITES/);
@@ -149,7 +156,7 @@ describe('escalation with OPENSRP_ANDROID_ASSIGNMENT_WRITES=true: only writes th
   after(() => s.close());
 
   for (const [id, resource] of Object.entries(ATTACKS)) {
-    test(`${id} with the setting: the widening write is still refused (403), nothing forwarded`, async () => {
+    test(`${CASE_TITLES[id as keyof typeof ATTACKS]}, with the setting: the widening write is still refused (403)`, async () => {
       const response = await s.call(attacker, 'POST', resource.resourceType, { body: resource });
       assert.equal(response.status, 403, response.text);
       assert.match(diagnostics(response), /would add .* to the user's assignment/);
