@@ -6,7 +6,6 @@
  */
 import {
   type AccessDecision,
-  type BackendResponse,
   type DeniedDecision,
   denied,
   type FhirClient,
@@ -26,7 +25,7 @@ import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
 import { conditionParams, GATEWAY_ONLY_PARAMS, narrowedCondition, narrowedTagParams } from './scope.js';
 import type { StoredVersions } from './stored.js';
-import { asksForIncludes, isBundle, isIncluded, Visibility } from './visibility.js';
+import { Visibility } from './visibility.js';
 import { isWrite, judgeAndroidWrite } from './writes.js';
 
 export interface DecisionDeps {
@@ -64,16 +63,15 @@ export async function androidDecision(
     return grant(req, deps, undefined, undefined);
   }
   if (isWrite(req)) return androidWrite(req, user, deps, visibility);
-  if (deps.exempt.request(req)) {
-    const includes = asksForIncludes(req.query) ? includeFilter(await visibility()) : undefined;
-    return grant(req, deps, undefined, includes);
-  }
+  // What a request brings back (a read, its includes) is held to the scope by the answer check,
+  // through the `visible` predicate every Android decision carries (sync/index.ts).
+  if (deps.exempt.request(req)) return grant(req, deps, undefined, undefined);
   switch (req.interaction) {
     case 'search-type':
     case 'search-compartment':
       return narrowed(req, deps, await visibility());
     case 'read':
-      return grant(req, deps, undefined, readCheck(req, await visibility()));
+      return grant(req, deps, undefined, undefined);
     case 'vread':
     case 'history-instance':
     case 'operation-instance':
@@ -136,26 +134,14 @@ function conditionalCreate(
 function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility): AccessDecision {
   const { scope } = visibility;
   if (scope.ids.size === 0) return notConfigured(visibility);
-  const includes = asksForIncludes(req.query) ? includeFilter(visibility) : undefined;
-  return grant(req, deps, narrowedTagParams(req.query, scope), includes);
+  // Included resources are held to the scope by the answer check (the decision's `visible`).
+  return grant(req, deps, narrowedTagParams(req.query, scope), undefined);
 }
 
 function notConfigured({ scope }: Visibility): DeniedDecision {
   return denied(
     `User assignment or sync strategy not configured correctly: no ${scope.strategy} assignment was found for this user`,
   );
-}
-
-/** `_include`d resources the user may not see are removed; matches were narrowed by `_tag` already. */
-function includeFilter(visibility: Visibility): PostProcess {
-  return async (_req, res) => visibility.filterBundle(res.json(), isIncluded);
-}
-
-function readCheck(req: FhirRequest, visibility: Visibility): PostProcess {
-  return async (_req, res) => {
-    if (!visibility.visibleStored(res.json())) throw hidden(req);
-    return undefined;
-  };
 }
 
 /** 201 is the client's own new resource; 200 is an existing match, which must be in scope. */
@@ -173,16 +159,6 @@ function conditionalCreateCheck(visibility: Visibility): PostProcess {
   };
 }
 
-/** Versions outside the scope are dropped; when none is left the resource does not exist for the user. */
-function historyCheck(req: FhirRequest, visibility: Visibility): PostProcess {
-  return async (_req, res) => {
-    const body = res.json();
-    if (!isBundle(body) || !(body.entry ?? []).some((e) => visibility.visibleStored(e.resource)))
-      throw hidden(req);
-    return visibility.filterBundle(body);
-  };
-}
-
 /**
  * vread, instance history and instance operations: the CURRENT version decides (issue 8, R9), read
  * before anything is forwarded; a resource outside the scope, deleted or missing answers 404. The
@@ -196,13 +172,8 @@ async function instanceRequest(
 ): Promise<AccessDecision> {
   const stored = await deps.stored.current(req);
   if (stored === undefined || !visibility.visibleStored(stored)) return denied(hidden(req).message, 404);
-  if (req.interaction === 'vread') return grant(req, deps, undefined, readCheck(req, visibility));
-  if (req.interaction === 'history-instance')
-    return grant(req, deps, undefined, historyCheck(req, visibility));
-  // `$everything` and the like answer with Bundles: their entries are held to the same rule.
-  return grant(req, deps, undefined, async (_req, res: BackendResponse) =>
-    visibility.filterBundle(res.json()),
-  );
+  // The version, the versions or the operation's output are held to the scope by the answer check.
+  return grant(req, deps, undefined, undefined);
 }
 
 /** The same answer as for a resource that does not exist, so existence is not disclosed. */

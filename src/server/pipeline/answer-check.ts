@@ -57,7 +57,9 @@ export function checkAnswer(req: FhirRequest, body: unknown, visible: Visible): 
   }
   const readsOne = req.interaction === 'read' || req.interaction === 'vread';
   if (readsOne && (body.resourceType !== 'Bundle' || req.resourceType === 'Bundle')) {
-    if (!shown(body, visible)) throw notFound(`Resource ${req.resourceType}/${req.id} is not known`);
+    // The resource read is data even when it is an OperationOutcome stored by id (R6).
+    const seen = body.resourceType === req.resourceType ? visible(body) : shown(body, visible);
+    if (!seen) throw notFound(`Resource ${req.resourceType}/${req.id} is not known`);
     const inner = filterContents(body, visible, req);
     return inner === body ? { hidden: false } : { body: inner, hidden: false };
   }
