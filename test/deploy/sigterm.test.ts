@@ -1,0 +1,93 @@
+/**
+ * docs/deployment.md, "Supervisors and signals": the gateway started as documented (`npm run build`,
+ * then `node dist/main.js`, the image's entry command) is itself the process a supervisor signals.
+ * SIGTERM stops new connections, lets the request in flight finish, and exits 0.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFhirServer, type LocalFhirServer } from '../support/fhir-server.js';
+import { bearer, send } from '../support/http.js';
+import { type LocalIssuer, startIssuer } from '../support/issuer.js';
+import { type AppDir, layoutApp } from './app-dir.js';
+import { startGatewayProcess } from './gateway-process.js';
+
+describe('signals to `node dist/main.js`', () => {
+  let fhir: LocalFhirServer;
+  let issuer: LocalIssuer;
+  let app: AppDir;
+  before(async () => {
+    fhir = await startFhirServer();
+    issuer = await startIssuer();
+    app = layoutApp('link');
+  });
+  after(async () => {
+    app.remove();
+    await fhir.close();
+    await issuer.close();
+  });
+
+  const env = () => ({
+    PROXY_TO: fhir.baseUrl,
+    TOKEN_ISSUER: issuer.issuerUrl,
+    ACCESS_CHECKER: 'permissive',
+    RUN_MODE: 'DEV',
+    PROXY_HOST: '127.0.0.1',
+  });
+
+  test('the entry command is node itself, running the compiled gateway', () => {
+    assert.deepEqual(app.command, ['node', 'dist/main.js']);
+  });
+
+  test('SIGTERM drains the request in flight (slow backend), refuses new connections, exits 0', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    fhir.intercept(async (req) => {
+      if (req.url.includes('name=slow')) await held;
+      return false;
+    });
+    const gateway = await startGatewayProcess(app, env());
+    try {
+      const token = await issuer.mint({});
+      const inFlight = send(gateway.url, { path: '/fhir/Patient?name=slow', headers: bearer(token) });
+      while (!fhir.requests.some((r) => r.url.includes('name=slow'))) await sleep(20);
+
+      gateway.child.kill('SIGTERM');
+      // Once it stops listening, a new connection is refused while the held request is still open.
+      let refused = false;
+      for (let i = 0; i < 200 && !refused; i++) {
+        refused = await send(gateway.url, { path: '/healthz' }).then(
+          () => false,
+          (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
+        );
+        if (!refused) await sleep(25);
+      }
+      assert.ok(refused, `new connections are refused during the drain:\n${gateway.output()}`);
+      assert.equal(gateway.child.exitCode, null, 'still running while a request is in flight');
+
+      release();
+      const response = await inFlight;
+      assert.equal(response.status, 200, response.text);
+      assert.equal(response.json().resourceType, 'Bundle');
+      const { code, signal } = await gateway.exited;
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, gateway.output());
+    } finally {
+      release();
+      fhir.intercept(undefined);
+      await gateway.stop();
+    }
+  });
+
+  test('SIGINT with nothing in flight exits 0', async () => {
+    const gateway = await startGatewayProcess(app, env());
+    try {
+      gateway.child.kill('SIGINT');
+      const { code, signal } = await gateway.exited;
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, gateway.output());
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
