@@ -1,46 +1,47 @@
 #!/usr/bin/env node
-import { readConfigOrExit } from './config/index.js';
-import { ConfigError } from './config/config-error.js';
-import { createGateway } from './server/gateway.js';
+import { type Command, parseCommand, USAGE, UsageError } from './cli/args.js';
+import { checkConfig } from './cli/check-config.js';
+import { explain } from './cli/explain.js';
+import { EXIT_CONFIG, failureOf } from './cli/prepare.js';
+import { start } from './cli/start.js';
 
-const USAGE = 'usage: fhir-gateway [start | check-config]';
+const io = {
+  out: (text: string) => void process.stdout.write(text),
+  err: (text: string) => void process.stderr.write(text),
+};
 
-async function main(command: string): Promise<void> {
-  const config = readConfigOrExit(process.env);
-  if (command === 'check-config') {
-    console.log('configuration is valid');
-    return;
+async function run(command: Command): Promise<number | undefined> {
+  switch (command.name) {
+    case 'help':
+      io.out(`${USAGE}\n`);
+      return 0;
+    case 'check-config':
+      return checkConfig(process.env, command.online, io);
+    case 'explain':
+      return explain(process.env, command, io);
+    case 'start':
+      // Keeps running; the signal handlers decide the exit status.
+      await start(process.env);
+      return undefined;
   }
-  const gateway = await createGateway(config);
-  const url = await gateway.listen();
-  gateway.app.log.info({ url, backend: new URL(config.proxyTo).origin }, 'fhir-gateway listening');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    gateway.app.log.info({ signal }, 'draining in-flight requests');
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs);
-    force.unref();
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
-const command = process.argv[2] ?? 'start';
-if (command !== 'start' && command !== 'check-config') {
-  console.error(USAGE);
-  process.exit(2);
+let command: Command;
+try {
+  command = parseCommand(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`fhir-gateway: ${error.message}\n${USAGE}\n`);
+  process.exit(EXIT_CONFIG);
 }
-main(command).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`fhir-gateway: configuration error: ${error.message}`);
-    process.exit(2);
-  }
-  console.error(`fhir-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+run(command).then(
+  (status) => {
+    // process.exitCode, not exit(): stdout is flushed first when it is a pipe.
+    if (status !== undefined) process.exitCode = status;
+  },
+  (error: unknown) => {
+    const { line, status } = failureOf(error);
+    process.stderr.write(`${line}\n`);
+    process.exit(status);
+  },
+);

@@ -42,3 +42,25 @@ export async function fetchRealmPublicKeyPem(issuer: string): Promise<string> {
   const lines = key.match(/.{1,64}/g) ?? [];
   return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----`;
 }
+
+/**
+ * Why TOKEN_ISSUER differs from the `issuer` the discovery document names (OIDC Discovery §4.3
+ * requires them to be identical), or undefined when they match. Tokens carry the discovered value
+ * in `iss`, so a mismatch (often a trailing slash) refuses every token.
+ */
+export function issuerMismatch(
+  configured: string,
+  discovery: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const discovered = discovery.issuer;
+  if (discovered === configured) return undefined;
+  if (typeof discovered !== 'string') return 'the discovery document names no issuer';
+  const slash =
+    discovered.replace(/\/+$/, '') === configured.replace(/\/+$/, '')
+      ? ' (they differ by a trailing slash)'
+      : '';
+  return (
+    `the discovery document names the issuer ${JSON.stringify(discovered)}, not ${JSON.stringify(configured)}` +
+    `${slash}; tokens carry that value, so every one is refused ("Token issuer is not trusted") until TOKEN_ISSUER is set to it`
+  );
+}

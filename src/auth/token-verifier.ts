@@ -11,7 +11,7 @@ import type { Logger, VerifiedToken } from '../access/contract.js';
 import { describe, fromVerificationFailure, invalidToken, issuerUnavailable } from './auth-errors.js';
 import { extractBearerToken } from './bearer-header.js';
 import { ClaimsCache, tokenCacheKey } from './claims-cache.js';
-import { fetchDiscovery } from './issuer-metadata.js';
+import { fetchDiscovery, issuerMismatch } from './issuer-metadata.js';
 import { type KeySource, loadKeySource } from './key-source.js';
 import { DEFAULT_ACCEPTED_TOKEN_TYPES, normalizeTokenType, refusedTokenType } from './token-type.js';
 
@@ -93,7 +93,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const keys = await loadKeySource(issuer, discovery, {
         jwksCooldownMs: options.jwksCooldownMs ?? 30_000,
       });
-      if (loaded === undefined) logger.info({ issuer, keySource: keys.kind }, 'token issuer loaded');
+      if (loaded === undefined) {
+        logger.info({ issuer, keySource: keys.kind }, 'token issuer loaded');
+        const mismatch = issuerMismatch(issuer, discovery);
+        if (mismatch !== undefined) logger.warn({ issuer }, `TOKEN_ISSUER: ${mismatch}`);
+      }
       loaded = { discovery, keys };
       return loaded;
     })().finally(() => {

@@ -15,6 +15,8 @@ export interface ConfigVariable {
   readonly required: boolean;
   readonly description: string;
   readonly group: ConfigGroup;
+  /** A credential: `check-config` and logs show only whether it is set, never its value. */
+  readonly secret?: boolean;
 }
 
 type VariableSpec = Omit<ConfigVariable, 'name'>;
@@ -116,6 +118,7 @@ const CORE_VARIABLE_SPECS = {
   PAGING_LINK_KEY: {
     required: false,
     group: 'access',
+    secret: true,
     description:
       'Secret (at least 32 characters) that signs the HAPI paging links (`_getpages`) the gateway hands out, binding each to the user ' +
       'who started the search. Give every replica the same value. Unset: a random key per process (links work only on the replica that made them).',

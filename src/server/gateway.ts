@@ -28,6 +28,8 @@ export interface Gateway {
   readonly verifier: TokenVerifier;
   readonly backend: Backend;
   readonly context: GatewayContext;
+  /** What the FHIR pipeline runs with (`fhir-gateway explain` runs its deciding stages alone). */
+  readonly deps: PipelineDeps;
   /** Starts listening; resolves with the gateway's URL (e.g. `http://127.0.0.1:8080`). */
   listen(): Promise<string>;
   /** Stops accepting requests, lets in-flight ones finish, and releases every resource. */
@@ -115,6 +117,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     verifier,
     backend,
     context,
+    deps,
     async listen() {
       verifier.start();
       await app.listen({ port: config.proxyPort, host: config.proxyHost });

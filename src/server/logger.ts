@@ -1,8 +1,11 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
-/** JSON logs; credentials are redacted wherever they appear. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * JSON logs; credentials are redacted wherever they appear. Every line about a request carries its
+ * id in one field, `requestId` (fastify's own `reqId` child binding is renamed to it).
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'fhir-gateway' },
     redact: {
@@ -17,5 +20,6 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,4 +1,4 @@
-import type { Backend, UpstreamResponse } from '../../backend/backend.js';
+import type { Backend, UpstreamRequest, UpstreamResponse } from '../../backend/backend.js';
 import { pickHeaders, REQUEST_HEADERS_TO_KEEP } from '../../backend/headers.js';
 import { mediaTypeOf } from '../../fhir/body.js';
 import { formatPath, formatQuery, upstreamTarget } from '../../fhir/serialize.js';
@@ -23,6 +23,16 @@ export function forward(
   req: FhirRequest,
   options: ForwardOptions,
 ): Promise<UpstreamResponse> {
+  return backend.send(upstreamRequest(backend.baseUrl, exchange, req, options));
+}
+
+/** The request `forward` sends for `req`, below the backend base (also shown by `fhir-gateway explain`). */
+export function upstreamRequest(
+  backendBaseUrl: string,
+  exchange: Exchange,
+  req: FhirRequest,
+  options: ForwardOptions,
+): UpstreamRequest {
   // Headers come from the request model, which a stage may have changed (negotiate sets Accept).
   const headers = pickHeaders(req.headers, REQUEST_HEADERS_TO_KEEP);
   headers['x-request-id'] = exchange.requestId;
@@ -40,30 +50,24 @@ export function forward(
     // The query is serialized once: narrowed searches can carry tens of kilobytes of `_tag`.
     const path = formatPath(req);
     const query = formatQuery(req.query);
-    const tooLong = backend.baseUrl.length + path.length + query.length + 2 > options.maxUpstreamUrlLength;
+    const tooLong = backendBaseUrl.length + path.length + query.length + 2 > options.maxUpstreamUrlLength;
     if (req.method === 'POST' || tooLong) {
       const searchPath = path.endsWith('_search') ? path : path === '' ? '_search' : `${path}/_search`;
       headers['content-type'] = FORM;
-      return backend.send({
-        method: 'POST',
-        target: `/${searchPath}`,
-        headers,
-        body: query,
-        signal: exchange.signal,
-      });
+      return { method: 'POST', target: `/${searchPath}`, headers, body: query, signal: exchange.signal };
     }
     delete headers['content-type'];
     const target = query === '' ? `/${path}` : `/${path}?${query}`;
-    return backend.send({ method: req.method, target, headers, signal: exchange.signal });
+    return { method: req.method, target, headers, signal: exchange.signal };
   }
   if (!req.body) delete headers['content-type'];
   else if (mediaTypeOf(headers['content-type']) !== req.body.mediaType)
     headers['content-type'] = req.body.mediaType;
-  return backend.send({
+  return {
     method: req.method,
     target: upstreamTarget(req),
     headers,
     ...(req.body ? { body: req.body.bytes } : {}),
     signal: exchange.signal,
-  });
+  };
 }

@@ -28,6 +28,7 @@ import { authorize } from './authorize.js';
 import type { Exchange } from './exchange.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { mutate } from './mutate.js';
+import type { FhirRequest } from '../../fhir/request.js';
 import { mustReadAnswer, negotiate } from './negotiate.js';
 import { answerNeedsCheck } from './answer-check.js';
 import { type ParseLimits, parse } from './parse.js';
@@ -46,7 +47,21 @@ export interface PipelineDeps {
   readonly pagingLinks: PagingLinks;
 }
 
-export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange): Promise<Reply> {
+/** A request decided by the stages before `forward`: what the client asked, and what goes upstream. */
+export interface Decided {
+  /** The parsed request (a paging link opened as the search it continues). */
+  readonly req: FhirRequest;
+  /** After the decision's mutation and negotiation: what `forward` sends. */
+  readonly mutated: FhirRequest;
+  /** The answer is buffered and checked against the decision's `visible`. */
+  readonly checked: boolean;
+}
+
+/**
+ * Parse to negotiate: authenticates, authorizes and narrows the request without sending it. Throws
+ * the GatewayError of the stage that refuses. `fhir-gateway explain` stops here.
+ */
+export async function decide(deps: PipelineDeps, exchange: Exchange): Promise<Decided> {
   let req = parse(exchange, deps.parseLimits);
   exchange.fhir = req;
 
@@ -84,6 +99,11 @@ export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange):
     mustReadAnswer(exchange.decision, checked),
     checked,
   );
+  return { req, mutated, checked };
+}
+
+export async function handleFhirRequest(deps: PipelineDeps, exchange: Exchange): Promise<Reply> {
+  const { req, mutated, checked } = await decide(deps, exchange);
   const started = process.hrtime.bigint();
   const upstream = await forward(deps.backend, exchange, mutated, deps.forwardOptions);
   deps.metrics.upstreamDuration.observe(

@@ -1,0 +1,40 @@
+/** Runs the real command line (`src/main.ts` through tsx) as its own process, as an operator would. */
+import { spawn } from 'node:child_process';
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** True when `start` got as far as listening (the run was then stopped with SIGTERM). */
+  readonly listened: boolean;
+}
+
+export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let listened = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // A `start` that should have refused its configuration must not keep the test waiting.
+      if (!listened && stdout.includes('fhir-gateway listening')) {
+        listened = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, listened }));
+  });
+}
+
+/** The `fhir-gateway: configuration error: ...` line of a run, if any. */
+export function configErrorLine(run: CliRun): string | undefined {
+  return run.stderr.split('\n').find((line) => line.startsWith('fhir-gateway: configuration error:'));
+}
