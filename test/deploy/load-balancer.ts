@@ -1,0 +1,127 @@
+/**
+ * Debian's nginx as a round-robin load balancer in front of gateway replicas, configured as
+ * docs/deployment.md#replicas recommends. Its access log says which replica served each request.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findOrInstallNginx, freePort } from '../../bench/nginx.js';
+import { stopChild } from '../../bench/processes.js';
+
+export interface Served {
+  /** `127.0.0.1:PORT` of the replica. */
+  readonly upstream: string;
+  readonly status: number;
+  readonly method: string;
+  readonly uri: string;
+}
+
+export interface LoadBalancer {
+  /** e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Every request answered so far, in order. */
+  served(): Served[];
+  stop(): Promise<void>;
+}
+
+/** nginx's path; throws, saying how CI gets it, when it is neither installed nor installable. */
+export function nginxPath(): string {
+  const found = findOrInstallNginx(() => {});
+  if ('reason' in found) {
+    throw new Error(
+      `the two-replica test needs Debian's nginx: ${found.reason}. ` +
+        '`.ci/run` installs it (apt-get install nginx-light); on a workstation: sudo apt-get install nginx-light',
+    );
+  }
+  return found.path;
+}
+
+function config(dir: string, port: number, replicaPorts: readonly number[]): string {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  log_format replica '$upstream_addr $status $request_method $request_uri';
+  access_log ${dir}/access.log replica;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream gateways {
+${replicaPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    # Keycloak tokens of users with many roles pass nginx's 8 KB default.
+    large_client_header_buffers 4 64k;
+    client_max_body_size 16m;
+    location / {
+      proxy_pass http://gateways;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      # A write is never sent twice: no retry on the other replica once it was sent.
+      proxy_next_upstream error timeout;
+      proxy_next_upstream_tries 2;
+      proxy_buffer_size 64k;
+      proxy_buffers 16 64k;
+    }
+  }
+}
+`;
+}
+
+export async function startLoadBalancer(replicaPorts: readonly number[]): Promise<LoadBalancer> {
+  const nginx = nginxPath();
+  const dir = mkdtempSync(join(tmpdir(), 'fhir-gateway-lb-'));
+  const port = await freePort();
+  const configFile = join(dir, 'nginx.conf');
+  writeFileSync(configFile, config(dir, port, replicaPorts));
+  const child = spawn(nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', configFile], {
+    stdio: 'ignore',
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // Bounded only so that an nginx that never listens fails the test instead of hanging CI.
+  for (let attempt = 0; ; attempt++) {
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (up) break;
+    if (exited || attempt > 400) {
+      child.kill('SIGKILL');
+      const log = readFileSync(join(dir, 'error.log'), 'utf8');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`nginx did not start (${configFile}):\n${log}`);
+    }
+    await sleep(50);
+  }
+  const accessLog = join(dir, 'access.log');
+  return {
+    url,
+    served: () =>
+      readFileSync(accessLog, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const [upstream = '', status = '', method = '', uri = ''] = line.split(' ');
+          return { upstream, status: Number(status), method, uri };
+        }),
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
