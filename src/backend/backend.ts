@@ -2,6 +2,8 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayError } from '../fhir/errors.js';
+import type { BackendAuth, BackendType } from './credentials/index.js';
+import { gcpAnswer, gcpRequestHeaders } from './gcp-dialect.js';
 
 export interface BackendOptions {
   /** PROXY_TO: the backend FHIR base URL, without a trailing slash. */
@@ -10,6 +12,10 @@ export interface BackendOptions {
   /** Time allowed for the response headers, and between two body chunks. */
   timeoutMs: number;
   connections?: number;
+  /** BACKEND_TYPE; `GCP` turns on what the Healthcare API needs (gcp-dialect.ts). Default `HAPI`. */
+  type?: BackendType;
+  /** The gateway's own credentials, sent on every upstream request; none for HAPI. */
+  auth?: BackendAuth;
 }
 
 /** Aborts the upstream request: an AbortSignal, or an EventEmitter that emits `abort` (undici accepts both). */
@@ -32,19 +38,25 @@ export interface UpstreamResponse {
 
 /**
  * The one connection pool to the FHIR backend: keep-alive, TLS verification on (undici's default),
- * with timeouts mapped to 502/504 OperationOutcomes in one place.
+ * with timeouts mapped to 502/504 OperationOutcomes in one place. Every upstream call passes here
+ * (forwarded requests, plugin lookups, readiness probes), so here the gateway's own credentials
+ * are added: the client's Authorization never reaches this point (headers.ts).
  */
 export class Backend {
   readonly baseUrl: string;
   private readonly basePath: string;
   private readonly pool: Pool;
   private readonly timeoutMs: number;
+  private readonly auth?: BackendAuth;
+  private readonly gcp: boolean;
 
   constructor(options: BackendOptions) {
     const url = new URL(options.baseUrl);
     this.baseUrl = options.baseUrl;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
+    if (options.auth) this.auth = options.auth;
+    this.gcp = options.type === 'GCP';
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? 128,
       pipelining: 1,
@@ -53,21 +65,36 @@ export class Backend {
     });
   }
 
+  /** True unless the last attempt to get a credential (or its use) failed. */
+  get authHealthy(): boolean {
+    return this.auth?.healthy ?? true;
+  }
+
   async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+    let headers = request.headers;
+    if (this.auth) headers = { ...headers, authorization: await this.auth.authorization() };
+    if (this.gcp) headers = gcpRequestHeaders(headers);
+    let response: UpstreamResponse;
     try {
-      const response = await this.pool.request({
+      const answer = await this.pool.request({
         method: request.method as 'GET',
         path: this.basePath + request.target,
-        headers: request.headers,
+        headers,
         body: request.body ?? null,
         signal: request.signal ?? null,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
+      response = { status: answer.statusCode, headers: answer.headers, body: answer.body };
     } catch (error) {
       throw mapUpstreamError(error);
     }
+    if (this.auth && response.status === 401) {
+      // A 401 is about the gateway's credential, not the client's: never passed on as such.
+      await response.body.dump();
+      throw this.auth.refused(401, String(response.headers['www-authenticate'] ?? 'no WWW-Authenticate'));
+    }
+    return this.gcp && response.status >= 400 ? gcpAnswer(response, this.auth) : response;
   }
 
   close(): Promise<void> {

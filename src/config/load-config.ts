@@ -2,6 +2,9 @@
  * Reads the environment once, at start, into one validated GatewayConfig. Nothing else in the
  * gateway reads `process.env`. A bad value stops the start with a one-line error naming the variable.
  */
+import { readFileSync } from 'node:fs';
+import type { BackendCredentialSettings, BackendType } from '../backend/credentials/settings.js';
+import { backendSettings } from './backend-settings.js';
 import { ConfigError } from './config-error.js';
 import { type AuditAction, environmentSchema, type LOG_LEVELS } from './schema.js';
 import { CONFIG_VARIABLES } from './variables.js';
@@ -13,7 +16,9 @@ export interface GatewayConfig {
   readonly proxyTo: string;
   readonly proxyPort: number;
   readonly proxyHost: string;
-  readonly backendType: 'HAPI';
+  readonly backendType: BackendType;
+  /** What BACKEND_TYPE needs to authenticate to the FHIR server (secrets included: never log it). */
+  readonly backendCredentials: BackendCredentialSettings;
   /** Compared exactly with a token's `iss`. */
   readonly tokenIssuer: string;
   readonly wellKnownEndpoint: string;
@@ -61,7 +66,8 @@ function presentValue(raw: string | undefined): string | undefined {
 export function loadConfig(env: Environment): GatewayConfig {
   const values: Record<string, string | undefined> = {};
   for (const variable of CONFIG_VARIABLES) {
-    values[variable.name] = presentValue(env[variable.name]) ?? variable.default;
+    const fromFile = variable.secret && !variable.platform ? secretFile(env, variable.name) : undefined;
+    values[variable.name] = fromFile ?? presentValue(env[variable.name]) ?? variable.default;
   }
   const result = environmentSchema.safeParse(values);
   if (!result.success) {
@@ -72,11 +78,13 @@ export function loadConfig(env: Environment): GatewayConfig {
   if (v.METRICS_PORT !== undefined && v.METRICS_PORT !== 0 && v.METRICS_PORT === v.PROXY_PORT) {
     throw new ConfigError('METRICS_PORT', `must differ from PROXY_PORT (both are ${v.PROXY_PORT})`);
   }
+  const backendCredentials = backendSettings(v);
   return {
     proxyTo: v.PROXY_TO,
     proxyPort: v.PROXY_PORT,
     proxyHost: v.PROXY_HOST,
     backendType: v.BACKEND_TYPE,
+    backendCredentials,
     tokenIssuer: v.TOKEN_ISSUER,
     wellKnownEndpoint: v.WELL_KNOWN_ENDPOINT,
     accessCheckers: v.ACCESS_CHECKER,
@@ -101,6 +109,28 @@ export function loadConfig(env: Environment): GatewayConfig {
     metricsPort: v.METRICS_PORT,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   };
+}
+
+/**
+ * A secret given as `<NAME>_FILE` (a Docker or Kubernetes secret mount): the file's content,
+ * surrounding whitespace trimmed. Giving both forms is refused: which one wins would be a guess.
+ */
+function secretFile(env: Environment, name: string): string | undefined {
+  const path = presentValue(env[`${name}_FILE`]);
+  if (path === undefined) return undefined;
+  if (presentValue(env[name]) !== undefined) {
+    throw new ConfigError(name, `is set both directly and as ${name}_FILE; set one`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`${name}_FILE`, `cannot read ${JSON.stringify(path)} (${code})`);
+  }
+  const value = presentValue(text);
+  if (value === undefined) throw new ConfigError(`${name}_FILE`, `${JSON.stringify(path)} is empty`);
+  return value;
 }
 
 export function isDevMode(config: Pick<GatewayConfig, 'runMode'>): boolean {

@@ -13,6 +13,7 @@ import {
   requiredText,
   wholeNumber,
 } from './parsers.js';
+import { BACKEND_TYPES } from '../backend/credentials/settings.js';
 import type { CoreVariableName } from './variables.js';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -36,11 +37,17 @@ const PUBLIC_KEY_ALGORITHMS = new Set([
 ]);
 
 const backendType = z.string().transform((raw, ctx) => {
-  if (raw === 'HAPI') return 'HAPI' as const;
-  const message = raw === 'GCP' ? 'GCP is not supported yet' : `must be HAPI, got ${JSON.stringify(raw)}`;
-  ctx.addIssue({ code: 'custom', message });
+  const type = BACKEND_TYPES.find((candidate) => candidate === raw);
+  if (type !== undefined) return type;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be one of ${BACKEND_TYPES.join(', ')} (upper case), got ${JSON.stringify(raw)}`,
+  });
   return z.NEVER;
 });
+
+/** Scopes separated by spaces or commas (OAuth 2.0 writes them with spaces, RFC 6749 §3.3). */
+const scopeList = z.string().transform((raw) => raw.split(/[\s,]+/).filter((scope) => scope !== ''));
 
 /** Letters written together (`CRUDE`); the Java gateway fails on anything else, commas included. */
 const auditActions = z
@@ -104,6 +111,34 @@ export const environmentSchema = z.object({
   BACKEND_TYPE: z.string().pipe(backendType),
   BACKEND_CONNECT_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS),
   BACKEND_TIMEOUT_MS: wholeNumber(1, MAX_TIMER_MS),
+  BACKEND_SCOPE: scopeList.optional(),
+  BACKEND_TOKEN_URL: httpUrl().optional(),
+  BACKEND_ISSUER: httpUrl().optional(),
+  BACKEND_CLIENT_ID: z.string().optional(),
+  BACKEND_CLIENT_SECRET: z.string().optional(),
+  BACKEND_CLIENT_PRIVATE_KEY: z.string().optional(),
+  BACKEND_CLIENT_KEY_ID: z.string().optional(),
+  BACKEND_AUDIENCE: z.string().optional(),
+  BACKEND_USERNAME: z
+    .string()
+    .refine((name) => !name.includes(':'), 'must not contain a colon (RFC 7617 §2)')
+    .optional(),
+  BACKEND_PASSWORD: z.string().optional(),
+  BACKEND_BEARER_TOKEN: z
+    .string()
+    .refine((token) => /^[\x21-\x7e]+$/.test(token), 'must be printable ASCII without spaces')
+    .optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: z.string().optional(),
+  GCE_METADATA_HOST: z.string().optional(),
+  AZURE_TENANT_ID: z.string().optional(),
+  AZURE_CLIENT_ID: z.string().optional(),
+  AZURE_CLIENT_SECRET: z.string().optional(),
+  AZURE_CLIENT_CERTIFICATE_PATH: z.string().optional(),
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: z.string().optional(),
+  AZURE_AUTHORITY_HOST: httpUrl().optional(),
+  AZURE_FEDERATED_TOKEN_FILE: z.string().optional(),
+  IDENTITY_ENDPOINT: httpUrl().optional(),
+  IDENTITY_HEADER: z.string().optional(),
   WELL_KNOWN_ENDPOINT: z.string(),
   TOKEN_AUDIENCE: commaList('audience').optional(),
   TOKEN_ALGORITHMS: tokenAlgorithms,
@@ -113,7 +148,10 @@ export const environmentSchema = z.object({
   ALLOWED_QUERIES_FILE: z.string().optional(),
   PAGING_LINK_KEY: z
     .string()
-    .refine((key) => key.length >= 32, 'must be at least 32 characters (a random secret shared by the replicas)')
+    .refine(
+      (key) => key.length >= 32,
+      'must be at least 32 characters (a random secret shared by the replicas)',
+    )
     .optional(),
   RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,

@@ -17,6 +17,11 @@ export interface ConfigVariable {
   readonly group: ConfigGroup;
   /** A credential: `check-config` and logs show only whether it is set, never its value. */
   readonly secret?: boolean;
+  /**
+   * Set by the platform and read by a client library from the process environment itself, so it
+   * has no `<NAME>_FILE` form (every other secret has one, see load-config.ts).
+   */
+  readonly platform?: boolean;
 }
 
 type VariableSpec = Omit<ConfigVariable, 'name'>;
@@ -49,7 +54,8 @@ const CORE_VARIABLE_SPECS = {
     required: false,
     group: 'backend',
     description:
-      '`HAPI` means any FHIR R4 server reached without backend credentials. `GCP` is not supported yet. Case-sensitive.',
+      'How the gateway authenticates to the FHIR server: `HAPI` (none), `GCP` (Google Application Default Credentials), ' +
+      '`AZURE` (@azure/identity), `OAUTH2` (client credentials), `BASIC` or `BEARER`. Case-sensitive. See docs/backends.md.',
   },
   BACKEND_CONNECT_TIMEOUT_MS: {
     default: '5000',
@@ -63,6 +69,137 @@ const CORE_VARIABLE_SPECS = {
     group: 'backend',
     description:
       'Milliseconds to wait for the response headers, and then between two body chunks, before answering 504.',
+  },
+  BACKEND_SCOPE: {
+    required: false,
+    group: 'backend',
+    description:
+      'Scopes asked for the backend token, separated by spaces or commas. Defaults: GCP ' +
+      '`https://www.googleapis.com/auth/cloud-platform`, AZURE `<PROXY_TO origin>/.default`, OAUTH2 none.',
+  },
+  BACKEND_TOKEN_URL: {
+    required: false,
+    group: 'backend',
+    description:
+      'OAUTH2: the token endpoint. https, or http on a loopback host (any host with `RUN_MODE=DEV`). Set this or `BACKEND_ISSUER`.',
+  },
+  BACKEND_ISSUER: {
+    required: false,
+    group: 'backend',
+    description:
+      'OAUTH2: the issuer whose discovery document names the token endpoint (e.g. a Keycloak realm URL). Same https rule.',
+  },
+  BACKEND_CLIENT_ID: {
+    required: false,
+    group: 'backend',
+    description: 'OAUTH2: the client id of the gateway at the token endpoint.',
+  },
+  BACKEND_CLIENT_SECRET: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description:
+      'OAUTH2: the client secret (sent as HTTP Basic, `client_secret_basic`). Set this or `BACKEND_CLIENT_PRIVATE_KEY`.',
+  },
+  BACKEND_CLIENT_PRIVATE_KEY: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description:
+      'OAUTH2: a PEM private key (RSA, EC or Ed25519) that signs the client assertion (`private_key_jwt`, RFC 7523).',
+  },
+  BACKEND_CLIENT_KEY_ID: {
+    required: false,
+    group: 'backend',
+    description:
+      'OAUTH2 with `private_key_jwt`: the `kid` of the assertion. Unset: the RFC 7638 thumbprint of the key.',
+  },
+  BACKEND_AUDIENCE: {
+    required: false,
+    group: 'backend',
+    description: 'OAUTH2: an `audience` parameter for the token request (Auth0 and others need one).',
+  },
+  BACKEND_USERNAME: {
+    required: false,
+    group: 'backend',
+    description: 'BASIC: the user name (no colon).',
+  },
+  BACKEND_PASSWORD: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description: 'BASIC: the password.',
+  },
+  BACKEND_BEARER_TOKEN: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description: 'BEARER: the token sent as `Authorization: Bearer <token>` on every backend request.',
+  },
+  GOOGLE_APPLICATION_CREDENTIALS: {
+    required: false,
+    group: 'backend',
+    description:
+      'GCP: path to a key file (service account, authorized user or external account). Unset: gcloud user ' +
+      'credentials, then the metadata server.',
+  },
+  GCE_METADATA_HOST: {
+    required: false,
+    group: 'backend',
+    description:
+      'GCP: `host:port` of the metadata server, read by google-auth-library. Unset: the platform default.',
+  },
+  AZURE_TENANT_ID: {
+    required: false,
+    group: 'backend',
+    description:
+      'AZURE: the Microsoft Entra tenant (with a client secret, certificate or workload identity).',
+  },
+  AZURE_CLIENT_ID: {
+    required: false,
+    group: 'backend',
+    description:
+      'AZURE: the application (client) id; with managed identity, the user-assigned identity to use.',
+  },
+  AZURE_CLIENT_SECRET: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description: 'AZURE: the client secret of the application.',
+  },
+  AZURE_CLIENT_CERTIFICATE_PATH: {
+    required: false,
+    group: 'backend',
+    description: 'AZURE: a PEM file with the certificate and private key of the application.',
+  },
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    description: 'AZURE: the password of the certificate file, if it has one.',
+  },
+  AZURE_AUTHORITY_HOST: {
+    required: false,
+    group: 'backend',
+    description: 'AZURE: the Microsoft Entra authority (https). Unset: `https://login.microsoftonline.com`.',
+  },
+  AZURE_FEDERATED_TOKEN_FILE: {
+    required: false,
+    group: 'backend',
+    description: 'AZURE: the projected service-account token of AKS workload identity (set by AKS).',
+  },
+  IDENTITY_ENDPOINT: {
+    required: false,
+    group: 'backend',
+    platform: true,
+    description: 'AZURE: the managed identity endpoint (set by App Service, Functions, Container Apps, Arc).',
+  },
+  IDENTITY_HEADER: {
+    required: false,
+    group: 'backend',
+    secret: true,
+    platform: true,
+    description: 'AZURE: the secret header of the managed identity endpoint (set with `IDENTITY_ENDPOINT`).',
   },
   WELL_KNOWN_ENDPOINT: {
     default: '.well-known/openid-configuration',

@@ -7,6 +7,7 @@ import type { AccessCheckerFactory, GatewayContext } from '../access/contract.js
 import { resolveCheckers } from '../access/registry.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
 import { Backend } from '../backend/backend.js';
+import { createBackendAuth } from '../backend/credentials/index.js';
 import { BackendFhirClient } from '../backend/fhir-client.js';
 import { BUILT_IN_CHECKERS } from '../checkers/index.js';
 import { configWarnings, type GatewayConfig } from '../config/index.js';
@@ -53,10 +54,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   for (const warning of allowedQueries?.warnings() ?? [])
     logger.warn({ file: config.allowedQueriesFile }, warning);
 
+  const metrics = new GatewayMetrics();
   const backend = new Backend({
     baseUrl: config.proxyTo,
     connectTimeoutMs: config.backendConnectTimeoutMs,
     timeoutMs: config.backendTimeoutMs,
+    type: config.backendType,
+    auth: createBackendAuth(
+      config.backendCredentials,
+      backendAuthEvents(config.backendType, metrics, logger),
+    ),
   });
   const verifier = createTokenVerifier({
     issuer: config.tokenIssuer,
@@ -88,7 +95,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       'PAGING_LINK_KEY is unset: paging links are signed with a random key and work only on this replica until it restarts',
     );
   }
-  const metrics = new GatewayMetrics();
   const deps: PipelineDeps = {
     backend,
     verifier,
@@ -134,6 +140,28 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       );
       verifier.close();
       await backend.close();
+    },
+  };
+}
+
+/** Credential failures: a warn line (no secret, no token) and the metrics; recovery: an info line. */
+function backendAuthEvents(type: string, metrics: GatewayMetrics, logger: PinoLogger) {
+  const labels = { backend_type: type };
+  metrics.backendAuthUp.set(labels, 1);
+  return {
+    failed(kind: 'token' | 'refused', reason: string) {
+      metrics.backendAuthFailures.inc({ ...labels, kind });
+      metrics.backendAuthUp.set(labels, 0);
+      logger.warn(
+        { backendType: type, kind, reason },
+        kind === 'token'
+          ? 'backend authentication failed: no credential for the FHIR server; requests get 502 until it recovers'
+          : 'backend authentication failed: the FHIR server refused the credential; requests get 502 until it recovers',
+      );
+    },
+    recovered() {
+      metrics.backendAuthUp.set(labels, 1);
+      logger.info({ backendType: type }, 'backend authentication recovered');
     },
   };
 }

@@ -3,8 +3,8 @@ import type { Backend } from '../backend/backend.js';
 const PROBE_TTL_MS = 5_000;
 
 /**
- * Readiness of the backend, probed with `GET metadata` at most once per 5 s so that a busy
- * orchestrator cannot turn probes into load on the FHIR server.
+ * Readiness of the backend, probed with `GET metadata` (with the gateway's backend credentials)
+ * at most once per 5 s so that a busy orchestrator cannot turn probes into load on the FHIR server.
  */
 export class BackendProbe {
   private last?: { at: number; ok: boolean };
@@ -13,7 +13,10 @@ export class BackendProbe {
   constructor(private readonly backend: Backend) {}
 
   async reachable(): Promise<boolean> {
-    if (this.last && Date.now() - this.last.at < PROBE_TTL_MS) return this.last.ok;
+    // After a credential failure every probe asks again (the credentials pace their own retries),
+    // so readiness follows the recovery at once.
+    if (this.last && Date.now() - this.last.at < PROBE_TTL_MS && this.backend.authHealthy)
+      return this.last.ok;
     this.pending ??= this.probe().finally(() => {
       this.pending = undefined;
     });
@@ -34,7 +37,8 @@ export class BackendProbe {
     } catch {
       ok = false;
     }
-    this.last = { at: Date.now(), ok };
+    // A credential failure is not remembered: the next probe after the recovery sees it.
+    this.last = this.backend.authHealthy ? { at: Date.now(), ok } : undefined;
     return ok;
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -29,6 +29,18 @@ export class GatewayMetrics {
     name: 'fhir_gateway_access_decisions_total',
     help: 'Access decisions, by outcome and what decided',
     labelNames: ['outcome', 'by'] as const,
+    registers: [this.registry],
+  });
+  readonly backendAuthFailures = new Counter({
+    name: 'fhir_gateway_backend_auth_failures_total',
+    help: 'Failures to authenticate to the FHIR server, by backend type and kind: no token could be obtained (token) or the server refused it (refused)',
+    labelNames: ['backend_type', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly backendAuthUp = new Gauge({
+    name: 'fhir_gateway_backend_auth_up',
+    help: '0 from a failure to authenticate to the FHIR server until the next success, 1 otherwise',
+    labelNames: ['backend_type'] as const,
     registers: [this.registry],
   });
 

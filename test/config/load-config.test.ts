@@ -34,6 +34,7 @@ describe('loadConfig defaults', () => {
       proxyPort: 8080,
       proxyHost: '0.0.0.0',
       backendType: 'HAPI',
+      backendCredentials: { type: 'HAPI' },
       tokenIssuer: 'https://keycloak/realms/fhir',
       wellKnownEndpoint: '.well-known/openid-configuration',
       accessCheckers: ['list'],
@@ -99,11 +100,10 @@ describe('loadConfig values', () => {
     assertRefused({ TOKEN_ISSUER: 'keycloak' }, 'TOKEN_ISSUER', /absolute http\(s\) URL/);
   });
 
-  test('BACKEND_TYPE: HAPI only, case-sensitive', () => {
+  test('BACKEND_TYPE: one of the known types, case-sensitive (credentials: test/backend/config.test.ts)', () => {
     assert.equal(load({ BACKEND_TYPE: 'HAPI' }).backendType, 'HAPI');
-    assertRefused({ BACKEND_TYPE: 'GCP' }, 'BACKEND_TYPE', /^GCP is not supported yet$/);
-    assertRefused({ BACKEND_TYPE: 'hapi' }, 'BACKEND_TYPE', /must be HAPI/);
-    assertRefused({ BACKEND_TYPE: 'AZURE' }, 'BACKEND_TYPE', /must be HAPI/);
+    assertRefused({ BACKEND_TYPE: 'hapi' }, 'BACKEND_TYPE', /must be one of HAPI, GCP, AZURE/);
+    assertRefused({ BACKEND_TYPE: 'AWS' }, 'BACKEND_TYPE', /got "AWS"/);
   });
 
   test('ports: whole numbers from 0 to 65535 only', () => {

@@ -8,13 +8,15 @@
  *   `_include` / `_revinclude` (`:iterate`, `*`, `Type:param:Target`): matches have
  *   `search.mode = match`, joined resources follow with `search.mode = include`.
  * - Paging, by the `paging` option:
- *   - `'offset'` (default; Medplum's and GCP's style): `self`/`next`/`previous` links echo every
+ *   - `'offset'` (default; Medplum's style): `self`/`next`/`previous` links echo every
  *     request parameter (`_tag` included) with `_offset`; only searches with `_count` page.
  *   - `'hapi'`: searches page at `_count` or `pageSize` (default 20), are kept server-side, and
  *     the links are `<base>?_getpages=<uuid>&_getpagesoffset=N&_count=N&_bundletype=searchset`;
  *     following one replays the kept search (joins included) for that window. `expireSearches()`
  *     forgets them all.
- *   In both modes `?_getpages=<unknown id>` answers 410 (HAPI-0417).
+ *   - `'gcp'`: the Google Cloud Healthcare API's style: forward-only `next` links that repeat
+ *     every request parameter and add an opaque `_page_token`; only searches with `_count` page.
+ *   In every mode `?_getpages=<unknown id>` answers 410 (HAPI-0417).
  * - `Patient/<id>/$everything` (the patient, its compartment, what they reference; paged like a
  *   search), `Composition/<id>/$document` (a `document` Bundle: the Composition, then everything it
  *   references, recursively), `$graphql` and `<Type>/<id>/$graphql` (`?query=` or a POST body,
@@ -62,7 +64,7 @@ export interface FhirServerOptions {
   basePath?: string;
   /** Stored before the server listens; given ids are kept. */
   seed?: Resource[];
-  /** How searchsets link their pages: `'offset'` (default, params echoed) or `'hapi'` (`_getpages`). */
+  /** How searchsets link their pages: `'offset'` (default, params echoed), `'hapi'` (`_getpages`) or `'gcp'` (`_page_token`). */
   paging?: PagingMode;
   /** HAPI paging's page size for searches without `_count`; defaults to 20 as in HAPI JPA. */
   pageSize?: number;

@@ -1,3 +1,4 @@
+import type { Logger as PinoLogger } from 'pino';
 import type { AccessCheckerFactory } from '../../src/access/contract.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
@@ -22,6 +23,8 @@ export interface StackOptions {
   extraCheckers?: readonly AccessCheckerFactory[];
   fhir?: LocalFhirServer;
   issuer?: LocalIssuer;
+  /** Instead of the JSON logger at LOG_LEVEL (e.g. one that captures lines for assertions). */
+  logger?: PinoLogger;
 }
 
 /** A real gateway on a loopback port, in front of a real local FHIR server, trusting a real local issuer. */
@@ -44,7 +47,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const config = loadConfig(env);
     gateway = await createGateway(config, {
       env,
-      logger: createLogger(config.logLevel),
+      logger: options.logger ?? createLogger(config.logLevel),
       ...(options.extraCheckers ? { extraCheckers: options.extraCheckers } : {}),
     });
     gatewayUrl = await gateway.listen();

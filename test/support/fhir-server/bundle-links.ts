@@ -13,7 +13,7 @@ export function completeBundle(bundle: Bundle, baseUrl: string) {
 }
 
 /**
- * The default paging links (Medplum's and GCP's style): absolute `self`/`next`/`previous` built from
+ * The default paging links (Medplum's style): absolute `self`/`next`/`previous` built from
  * `_count`, `_offset` and `total`, each keeping every incoming parameter (so a gateway must rewrite
  * this server's base URL, and sees its own injected parameters echoed back).
  */

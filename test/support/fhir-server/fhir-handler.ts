@@ -17,7 +17,7 @@ import {
 } from './http-response.js';
 import { responseEncoding } from './negotiate.js';
 import { answerOperation } from './operations.js';
-import type { PagingMode, SearchStore } from './paging.js';
+import { gcpTokenOffset, type PagingMode, type SearchStore } from './paging.js';
 import type { RecordedRequest } from './recorded-request.js';
 import { parseRequestBody, problem, toRouterQuery } from './request-body.js';
 import { answerContinuation, answerSearch } from './search-answer.js';
@@ -75,6 +75,12 @@ export async function answerFhirRequest(
   if (isSearch(method, segments)) {
     const merged = mergeSearchBody(method, params, request);
     if ('outcome' in merged) return sendOutcome(reply, merged.status, merged.outcome);
+    if (backend.paging === 'gcp' && merged.has('_page_token')) {
+      const offset = gcpTokenOffset(merged.get('_page_token') ?? '');
+      if (offset === undefined) return sendOutcome(reply, 400, problem('invalid', 'invalid page token'));
+      merged.delete('_page_token');
+      merged.set('_offset', String(offset));
+    }
     return answerSearch(backend, reply, { ...(segments[0] ? { type: segments[0] } : {}), params: merged });
   }
 

@@ -10,7 +10,7 @@ import type { BundleLink } from '@medplum/fhirtypes';
 import { problem } from './request-body.js';
 import type { Failure, SearchQuery } from './search.js';
 
-export type PagingMode = 'offset' | 'hapi';
+export type PagingMode = 'offset' | 'hapi' | 'gcp';
 
 /** What a continuation replays: a search, or an instance `$everything`. */
 export type KeptSearch =
@@ -98,6 +98,40 @@ function pageUrl(
   url += '&_bundletype=searchset';
   for (const elements of request.getAll('_elements')) url += `&_elements=${encodeURIComponent(elements)}`;
   return url;
+}
+
+/**
+ * Google Cloud Healthcare API's paging (`paging: 'gcp'`): forward only; the `next` link repeats
+ * every search parameter and adds an opaque `_page_token`. Here the token wraps the next offset.
+ */
+export function gcpPageToken(offset: number): string {
+  return Buffer.from(`gcp-page:${offset}`).toString('base64url');
+}
+
+/** The offset a `_page_token` stands for; undefined when it is not one this server issued. */
+export function gcpTokenOffset(token: string): number | undefined {
+  const match = /^gcp-page:(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  return match ? Number.parseInt(match[1]!, 10) : undefined;
+}
+
+/** `self` and, while more matches follow, `next` with the request's parameters and a page token. */
+export function gcpLinks(
+  searchUrl: string,
+  request: URLSearchParams,
+  window: { offset: number; count?: number },
+  total: number,
+): BundleLink[] {
+  const params = new URLSearchParams(request);
+  params.delete('_offset');
+  const query = params.toString();
+  const self = query === '' ? searchUrl : `${searchUrl}?${query}`;
+  const links: BundleLink[] = [{ relation: 'self', url: self }];
+  const { offset, count } = window;
+  if (count !== undefined && count > 0 && offset + count < total) {
+    params.set('_page_token', gcpPageToken(offset + count));
+    links.push({ relation: 'next', url: `${searchUrl}?${params.toString()}` });
+  }
+  return links;
 }
 
 /** undefined when absent, null when not an integer. */

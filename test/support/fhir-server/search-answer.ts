@@ -10,7 +10,7 @@ import { patientCompartmentParams } from './compartment.js';
 import type { FhirBackend } from './fhir-handler.js';
 import { type Reply, sendOutcome, sendResource } from './http-response.js';
 import { findIncluded, type Join, parseJoins } from './includes.js';
-import { continuationWindow, hapiLinks, type KeptSearch } from './paging.js';
+import { continuationWindow, gcpLinks, hapiLinks, type KeptSearch } from './paging.js';
 import { allOfType, keyOf, readKey, referenceParams, referencesOf } from './references.js';
 import { problem } from './request-body.js';
 import { type Failure, findMatches, requestedWindow, type SearchQuery } from './search.js';
@@ -140,7 +140,14 @@ async function sendPage(backend: FhirBackend, reply: Reply, input: PageInput): P
           input.total,
           input.request,
         )
-      : offsetLinks(input.searchUrl, input.request, input.total);
+      : backend.paging === 'gcp'
+        ? gcpLinks(
+            input.searchUrl,
+            input.request,
+            { offset, ...(count === undefined ? {} : { count }) },
+            input.total,
+          )
+        : offsetLinks(input.searchUrl, input.request, input.total);
 
   const entry: BundleEntry[] = [
     ...page.map((resource) => searchEntry(backend.baseUrl, resource, 'match')),
