@@ -15,7 +15,8 @@ export interface EffectiveSetting {
   readonly name: string;
   /** The value in force (a secret's is HIDDEN); undefined when unset without default. */
   readonly value?: string;
-  readonly origin: 'environment' | 'default' | 'unset';
+  /** `file`: a secret read from `<NAME>_FILE` (docs/configuration.md). */
+  readonly origin: 'environment' | 'file' | 'default' | 'unset';
 }
 
 export interface EffectiveSection {
@@ -36,12 +37,14 @@ export function effectiveConfig(
   return sources.map((source) => ({
     owner: source.owner,
     doc: source.doc,
-    settings: source.variables.map((variable) => effectiveSetting(variable, env[variable.name])),
+    settings: source.variables.map((variable) => effectiveSetting(variable, env)),
   }));
 }
 
-function effectiveSetting(variable: ConfigVariable, raw: string | undefined): EffectiveSetting {
-  const given = raw?.trim();
+function effectiveSetting(variable: ConfigVariable, env: Environment): EffectiveSetting {
+  const given = env[variable.name]?.trim();
+  const file = isSecret(variable) ? env[`${variable.name}_FILE`]?.trim() : undefined;
+  if (file) return { name: variable.name, value: HIDDEN, origin: 'file' };
   if (given !== undefined && given !== '') {
     const value = isSecret(variable) ? HIDDEN : withoutUrlPassword(given);
     return { name: variable.name, value, origin: 'environment' };
@@ -67,15 +70,20 @@ function withoutUrlPassword(value: string): string {
 
 /** `NAME=value` lines, one section per module, with the origin as a trailing comment. */
 export function formatEffectiveConfig(sections: readonly EffectiveSection[]): string {
-  const width = Math.max(
-    ...sections.flatMap((section) => section.settings.map((s) => s.name.length + (s.value ?? '').length)),
+  // Aligned comments, except after the few long values (URLs) that would push them all right.
+  const width = Math.min(
+    48,
+    Math.max(
+      ...sections.flatMap((section) => section.settings.map((s) => s.name.length + (s.value ?? '').length)),
+    ),
   );
   const lines: string[] = [];
   for (const section of sections) {
     lines.push(`# ${section.owner} (${section.doc})`);
     for (const setting of section.settings) {
       const assignment = `${setting.name}=${setting.value ?? ''}`;
-      lines.push(`${assignment.padEnd(width + 2)}# ${setting.origin}`);
+      const origin = setting.origin === 'file' ? `file (${setting.name}_FILE)` : setting.origin;
+      lines.push(`${assignment.padEnd(width + 2)}# ${origin}`);
     }
   }
   return lines.join('\n');

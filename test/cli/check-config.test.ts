@@ -145,6 +145,17 @@ describe('the effective configuration', () => {
     assert.match(run.stdout, /^opensrp_cache_timeout_seconds=300 +# default$/m, 'plugin settings too');
   });
 
+  test('a secret read from <NAME>_FILE is hidden too, and says where it came from', async () => {
+    const secret = 'f'.repeat(40);
+    const run = await runCli(['check-config'], {
+      ...PERMISSION,
+      PAGING_LINK_KEY_FILE: file('paging.key', secret),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stdout.includes(secret));
+    assert.match(run.stdout, /^PAGING_LINK_KEY=<set, hidden> +# file \(PAGING_LINK_KEY_FILE\)$/m);
+  });
+
   test('warnings go to stderr as plain lines, the listing stays on stdout', async () => {
     const run = await runCli(['check-config'], PERMISSION);
     assert.equal(run.code, 0, run.stderr);
