@@ -27,7 +27,9 @@ test('every locked package accepts the oldest Node the gateway supports', () => 
   const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as Lock;
   const refusing = Object.entries(lock.packages).flatMap(([path, entry]) => {
     const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
-    return range === undefined || semver.satisfies(oldest, range) ? [] : [`${path}@${entry.version}: ${range}`];
+    return range === undefined || semver.satisfies(oldest, range)
+      ? []
+      : [`${path}@${entry.version}: ${range}`];
   });
   assert.deepEqual(refusing, [], `packages that refuse Node ${oldest}`);
 });
