@@ -46,6 +46,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     exchange?: Exchange;
   }
+  interface FastifyContextConfig {
+    /** The access log's and metrics' name for requests of a route that are not FHIR interactions. */
+    interaction?: string;
+  }
 }
 
 /** The http edge: routes, body handling, CORS, errors as OperationOutcomes, access logs and metrics. */
@@ -53,7 +57,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { deps, logger } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // One id field per line: request.log binds it under the name the gateway's own lines use.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     genReqId: requestIdOf,
@@ -133,11 +138,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     if (isClientAbort(error)) {
-      request.log.debug({ requestId: request.id }, 'client went away');
+      request.log.debug({}, 'client went away');
       return;
     }
     const gatewayError = toGatewayError(error);
-    const logFields = { requestId: request.id, code: gatewayError.code, status: gatewayError.status };
+    const logFields = { code: gatewayError.code, status: gatewayError.status };
     if (gatewayError.status >= 500)
       request.log.error({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
     else request.log.debug({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
@@ -155,8 +160,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const probe = new BackendProbe(deps.backend);
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { config: { interaction: 'health' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { interaction: 'readiness' } }, async (_request, reply) => {
     const issuer = deps.verifier.ready();
     const backend = await probe.reachable();
     reply.code(issuer && backend ? 200 : 503);
@@ -164,7 +169,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // No /metrics here: it is served only on METRICS_PORT (server/gateway.ts), never on the public port.
 
-  app.get('/fhir/.well-known/smart-configuration', async (_request, reply) => {
+  const smartConfig = { config: { interaction: 'smart-configuration' } };
+  app.get('/fhir/.well-known/smart-configuration', smartConfig, async (_request, reply) => {
     const discovery = await deps.verifier.loadDiscovery();
     reply.type('application/json; charset=utf-8');
     return buildSmartConfiguration(discovery);
@@ -177,8 +183,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(result.status).headers(result.headers);
     return reply.send(result.body);
   };
-  app.all('/fhir', fhirHandler);
-  app.all('/fhir/*', fhirHandler);
+  // Named `unparsed` only when the request failed before the parser classified it.
+  const fhirRoute = { config: { interaction: 'unparsed' } };
+  app.all('/fhir', fhirRoute, fhirHandler);
+  app.all('/fhir/*', fhirRoute, fhirHandler);
 
   registerPluginRoutes(app, options.pluginRoutes, deps, options.trustProxy);
   return app;
@@ -237,14 +245,18 @@ function declaresBody(request: FastifyRequest): boolean {
 
 function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: FastifyReply): void {
   const exchange = request.exchange;
-  const interaction = exchange?.fhir?.interaction ?? (request.routeOptions.url ? 'gateway' : 'unrouted');
+  const interaction =
+    exchange?.fhir?.interaction ??
+    request.routeOptions.config.interaction ??
+    (request.routeOptions.url ? 'gateway' : 'unrouted');
   const labels = { interaction, status: String(reply.statusCode) };
   metrics.requests.inc(labels);
   metrics.duration.observe(labels, reply.elapsedTime / 1000);
   // Info logs name the interaction and type only: paths and queries can carry patient identifiers.
-  request.log.info(
+  // Probes come every few seconds from the orchestrator: debug, or they drown the requests.
+  const probe = interaction === 'health' || interaction === 'readiness';
+  request.log[probe ? 'debug' : 'info'](
     {
-      requestId: request.id,
       method: request.method,
       interaction,
       resourceType: exchange?.fhir?.resourceType,
@@ -254,7 +266,7 @@ function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: 
     },
     'request',
   );
-  request.log.debug({ requestId: request.id, url: request.raw.url }, 'request target');
+  request.log.debug({ url: request.raw.url }, 'request target');
 }
 
 function registerPluginRoutes(
@@ -267,6 +279,7 @@ function registerPluginRoutes(
     app.route({
       method: route.method,
       url: route.path,
+      config: { interaction: route.path.replace(/^\/+/, '') },
       handler: async (request, reply) => {
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(request.headers)) {
