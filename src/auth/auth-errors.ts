@@ -20,8 +20,15 @@ export function invalidToken(message: string, detail?: string): GatewayError {
   });
 }
 
+/**
+ * Seconds a client is asked to wait (RFC 9110 §10.2.3) while the issuer is unreachable: the
+ * gateway retries in the background every 1 to 30 s, so a retry after this is likely to find it.
+ */
+export const ISSUER_RETRY_AFTER_SECONDS = 10;
+
 export const issuerUnavailable = (detail: string): GatewayError =>
   new GatewayError(503, 'issuer_unavailable', 'The token issuer cannot be reached; try again later', {
+    headers: { 'retry-after': String(ISSUER_RETRY_AFTER_SECONDS) },
     detail,
   });
 

@@ -40,6 +40,7 @@ const EXPOSED_HEADERS = [
   'Last-Modified',
   'X-Request-ID',
   'X-Progress',
+  'Retry-After',
 ];
 
 declare module 'fastify' {

@@ -86,6 +86,7 @@ describe('an issuer that is down at start', () => {
       const token = await issuer.mint({});
       const res = await send(stack.gatewayUrl, { path: '/fhir/Patient', headers: bearer(token) });
       assert.equal(res.status, 503, 'not 401: clients must not log users out because the issuer is down');
+      assert.equal(res.headers['retry-after'], '10', 'clients are told when to try again');
       assert.equal(res.json().resourceType, 'OperationOutcome');
       assert.equal((await send(stack.gatewayUrl, { path: '/readyz' })).status, 503);
       issuer.setMode('jwks');
