@@ -148,7 +148,7 @@ function oauth2Settings(v: BackendValues, devMode: boolean): BackendCredentialSe
     } catch (error) {
       // The key's own text never goes into the message.
       const reason =
-        error instanceof Error && /unsupported/.test(error.message)
+        error instanceof Error && /^unsupported (key type|EC curve)/.test(error.message)
           ? error.message
           : 'is not a PEM private key';
       throw new ConfigError(secretName, reason);

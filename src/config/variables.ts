@@ -112,7 +112,7 @@ const CORE_VARIABLE_SPECS = {
     required: false,
     group: 'backend',
     description:
-      'OAUTH2 with `private_key_jwt`: the `kid` of the assertion. Unset: the RFC 7638 thumbprint of the key.',
+      'OAUTH2 with `private_key_jwt`: the `kid` header of the assertion. Unset: none (the server picks the client key by algorithm).',
   },
   BACKEND_AUDIENCE: {
     required: false,

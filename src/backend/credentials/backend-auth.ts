@@ -33,7 +33,7 @@ export class BackendAuth {
     readonly type: string,
     private readonly source: CredentialSource,
     private readonly events?: AuthEvents,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** False from a failure until the next success. */
@@ -68,7 +68,7 @@ export class BackendAuth {
     try {
       value = await this.source.authorization();
     } catch (cause) {
-      const reason = this.redact(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+      const reason = this.redact(describe(cause));
       const error = new GatewayError(
         502,
         'backend_auth_failed',
@@ -108,4 +108,16 @@ export class BackendAuth {
     }
     return result;
   }
+}
+
+/** An error's name and message, with the OAuth error code and description when it carries them. */
+function describe(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const { error, error_description: description } = cause as { error?: unknown; error_description?: unknown };
+  const oauth =
+    typeof error === 'string'
+      ? ` (${error}${typeof description === 'string' ? `: ${description}` : ''})`
+      : '';
+  const network = (cause.cause as { code?: unknown } | undefined)?.code;
+  return `${cause.name}: ${cause.message}${oauth}${typeof network === 'string' ? ` (${network})` : ''}`;
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, importPKCS8 } from 'jose';
+import { importPKCS8 } from 'jose';
 import * as oidc from 'openid-client';
 import type { OAuth2Settings } from './settings.js';
 import type { CredentialSource } from './source.js';
@@ -63,13 +63,12 @@ async function configurationOf(settings: OAuth2Settings): Promise<oidc.Configura
   return configuration;
 }
 
-/** The PEM key as a signing key; `kid` is BACKEND_CLIENT_KEY_ID or the RFC 7638 thumbprint. */
+/** The PEM key as a signing key, with BACKEND_CLIENT_KEY_ID as its `kid` when set. */
 async function signingKey(pem: string, keyId: string | undefined): Promise<oidc.PrivateKey> {
   // Node reads PKCS#1, SEC1 and PKCS#8 alike; jose wants PKCS#8.
   const pkcs8 = createPrivateKey(pem).export({ format: 'pem', type: 'pkcs8' }).toString();
-  const key = await importPKCS8(pkcs8, algorithmOf(pem), { extractable: true });
-  const kid = keyId ?? (await calculateJwkThumbprint(await exportJWK(key)));
-  return { key, kid };
+  const key = await importPKCS8(pkcs8, algorithmOf(pem));
+  return keyId === undefined ? { key } : { key, kid: keyId };
 }
 
 /** The JWS algorithm for a PEM private key. @throws Error for a key it cannot sign with */

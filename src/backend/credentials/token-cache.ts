@@ -22,7 +22,7 @@ export class TokenCache {
 
   constructor(
     private readonly fetch: () => Promise<FetchedToken>,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   get(): Promise<string> {
