@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -45,29 +46,44 @@ function sourceHash(): string {
 /**
  * `dist/` exactly as `npm run build` makes it (only the output directory moved), built once per state
  * of the sources and shared by the test processes: the repository's own dist/ is left alone, since
- * other work may rebuild it meanwhile. Concurrent builders each build, and one rename wins.
+ * other work may rebuild it meanwhile. One process builds (a lock directory); the others wait for it.
  */
 export function buildDist(): string {
   const dir = join(tmpdir(), `fhir-gateway-dist-${sourceHash()}`);
-  if (existsSync(join(dir, DONE))) return dir;
+  const lock = `${dir}.lock`;
+  while (!existsSync(join(dir, DONE))) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another process is building; a lock left by a killed one is taken over after five minutes.
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since !== undefined && Date.now() - since > 300_000) rmSync(lock, { force: true, recursive: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      continue;
+    }
+    try {
+      if (!existsSync(join(dir, DONE))) build(dir);
+    } finally {
+      rmSync(lock, { force: true, recursive: true });
+    }
+  }
+  return dir;
+}
+
+function build(dir: string): void {
   removeStaleBuilds();
+  rmSync(dir, { recursive: true, force: true });
   const staging = mkdtempSync(`${dir}.building-`);
-  const build = spawnSync('npm', ['run', 'build', '--', '--outDir', staging], {
+  const result = spawnSync('npm', ['run', 'build', '--', '--outDir', staging], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
   });
-  if (build.status !== 0) {
+  if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`npm run build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);
+    throw new Error(`npm run build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   }
   writeFileSync(join(staging, DONE), '');
-  try {
-    renameSync(staging, dir);
-  } catch {
-    rmSync(staging, { recursive: true, force: true }); // another process finished first
-  }
-  if (!existsSync(join(dir, DONE))) throw new Error(`the build did not land in ${dir}`);
-  return dir;
+  renameSync(staging, dir);
 }
 
 export type Install =
