@@ -51,7 +51,11 @@ describe('signals to `node dist/main.js`', () => {
     const gateway = await startGatewayProcess(app, env());
     try {
       const token = await issuer.mint({});
-      const inFlight = send(gateway.url, { path: '/fhir/Patient?name=slow', headers: bearer(token) });
+      // `Connection: close`: the exit then waits on the request alone, not on an idle keep-alive socket.
+      const inFlight = send(gateway.url, {
+        path: '/fhir/Patient?name=slow',
+        headers: bearer(token, { connection: 'close' }),
+      });
       while (!fhir.requests.some((r) => r.url.includes('name=slow'))) await sleep(20);
 
       gateway.child.kill('SIGTERM');
