@@ -25,7 +25,7 @@ export function checkResourceBody(body: RequestBody, resourceType: string, id: s
   const claimed = XML_MEDIA_TYPES.has(body.mediaType) ? xmlIdentity(body) : jsonIdentity(body);
   if (claimed.resourceType !== resourceType) {
     throw badRequest(
-      `The body is a ${quoted(claimed.resourceType)} resource; the URL names ${resourceType}`,
+      `The body's resourceType is ${quoted(claimed.resourceType)}, but the URL names ${resourceType}`,
       'body_type_mismatch',
     );
   }

@@ -56,35 +56,35 @@ export function requirementOf(req: FhirRequest): Requirement {
     case 'search-type':
     case 'history-instance':
     case 'history-type':
-      return type ? needs({ verb: 'GET', resourceType: type }) : missingType(req);
+      return type ? needs({ verb: 'GET', resourceType: type }) : MISSING_TYPE;
     case 'search-compartment': {
       // The answer holds resources of the searched type, and it is addressed through the owner
       // (`Patient/1/Observation`), which upstream (HAPI's resource name) checks: both are needed.
       const owner = req.compartment?.resourceType;
-      if (!type || !owner) return missingType(req);
+      if (!type || !owner) return MISSING_TYPE;
       return needs({ verb: 'GET', resourceType: type }, { verb: 'GET', resourceType: owner });
     }
     case 'operation-type':
     case 'operation-instance':
-      if (!type) return missingType(req);
+      if (!type) return MISSING_TYPE;
       // An operation sent with POST may change data ($meta-add, $merge): it also needs POST_X,
       // the role upstream asks for on any POST.
       return req.method === 'POST'
         ? needs({ verb: 'GET', resourceType: type }, { verb: 'POST', resourceType: type })
         : needs({ verb: 'GET', resourceType: type });
     case 'create':
-      if (!type) return missingType(req);
+      if (!type) return MISSING_TYPE;
       // If-None-Exist searches the type, and a match is named to the caller (200 with it, or a
       // sibling Bundle entry's reference): it needs the read role too (W10).
       return req.headers['if-none-exist'] === undefined
         ? needs({ verb: 'POST', resourceType: type })
         : needs({ verb: 'POST', resourceType: type }, { verb: 'GET', resourceType: type });
     case 'update':
-      return type ? needs({ verb: 'PUT', resourceType: type }) : missingType(req);
+      return type ? needs({ verb: 'PUT', resourceType: type }) : MISSING_TYPE;
     case 'patch':
-      return type ? needs({ verb: 'PATCH', resourceType: type }) : missingType(req);
+      return type ? needs({ verb: 'PATCH', resourceType: type }) : MISSING_TYPE;
     case 'delete':
-      return type ? needs({ verb: 'DELETE', resourceType: type }) : missingType(req);
+      return type ? needs({ verb: 'DELETE', resourceType: type }) : MISSING_TYPE;
     case 'paging':
       // A continuation carries the type of the search it continues (signed by the gateway); what
       // it returns is checked against the read roles like any answer.
@@ -92,7 +92,7 @@ export function requirementOf(req: FhirRequest): Requirement {
       return {
         kind: 'refused',
         status: 403,
-        reason: `${describe(req)} is not allowed: it continues a search that names no resource type`,
+        reason: 'it continues a search that names no resource type',
       };
     case 'search-system':
     case 'history-system':
@@ -102,7 +102,7 @@ export function requirementOf(req: FhirRequest): Requirement {
       return {
         kind: 'refused',
         status: 403,
-        reason: `${describe(req)} is not allowed: it names no resource type, so no role can grant it`,
+        reason: 'it names no resource type, so no role can grant it',
       };
     case 'batch':
     case 'transaction':
@@ -218,9 +218,7 @@ export function extendedRequirement(
   return { kind: 'permissions', needs };
 }
 
-function missingType(req: FhirRequest): Requirement {
-  return { kind: 'refused', status: 400, reason: `${describe(req)} has no resource type` };
-}
+const MISSING_TYPE: Requirement = { kind: 'refused', status: 400, reason: 'it has no resource type' };
 
 /** `GET Patient/1`, `POST Observation/_search`, `POST` (base) — for messages. */
 function describe(req: FhirRequest): string {

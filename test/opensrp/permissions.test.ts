@@ -167,7 +167,7 @@ describe('the verb comes from the interaction, not the HTTP method', () => {
       body: { resourceType: 'Observation', status: 'final', code: { text: 'x' } },
     });
     assert.equal(response.status, 400);
-    assert.match(diagnostics(response), /body is a "Observation" resource; the URL names Patient/);
+    assert.match(diagnostics(response), /The body's resourceType is "Observation", but the URL names Patient/);
     assert.deepEqual(gw.forwarded(), []);
   });
 });

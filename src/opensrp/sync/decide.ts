@@ -78,7 +78,7 @@ export async function androidDecision(
       return instanceRequest(req, deps, await visibility());
     default:
       return denied(
-        `${describe(req)} cannot be narrowed to the user's assignment; ANDROID_CLIENT users must ask for one resource type`,
+        `${describe(req)} cannot be narrowed to the user's assignment; ANDROID_CLIENT users may search one resource type or address one resource by id`,
       );
   }
 }
@@ -182,8 +182,9 @@ function hidden(req: FhirRequest): GatewayError {
 }
 
 function describe(req: FhirRequest): string {
+  const operation = req.operation ? ` ($${req.operation})` : '';
   const on = req.resourceType ? ` on ${req.resourceType}` : '';
-  return `A ${req.interaction} request${on}`;
+  return `${/^[aeiou]/.test(req.interaction) ? 'An' : 'A'} ${req.interaction} request${operation}${on}`;
 }
 
 /**
