@@ -88,13 +88,8 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
       revocation_endpoint: `${oidc}/revoke`,
       jwks_uri: `${oidc}/certs`,
       frontchannel_logout_supported: true,
-      grant_types_supported: [
-        'authorization_code',
-        'implicit',
-        'refresh_token',
-        'password',
-        'client_credentials',
-      ],
+      // Only the grant the token endpoint serves (issue 9: client_credentials was advertised and refused).
+      grant_types_supported: ['password'],
       response_types_supported: ['code', 'none', 'id_token', 'token', 'id_token token', 'code id_token'],
       token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
       id_token_signing_alg_values_supported: ['RS256'],
