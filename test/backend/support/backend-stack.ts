@@ -4,6 +4,7 @@
  * the backend credential tests.
  */
 import pino from 'pino';
+import type { AccessCheckerFactory } from '../../../src/access/contract.js';
 import type { Gateway } from '../../../src/server/gateway.js';
 import { type FhirServerOptions, type LocalFhirServer, startFhirServer } from '../../support/fhir-server.js';
 import { freePort } from '../../support/free-port.js';
@@ -25,7 +26,7 @@ export interface BackendStack {
   /** GET (or another method) on the gateway as a user of the local issuer. */
   call(
     path: string,
-    options?: { method?: string; body?: string; headers?: Record<string, string> },
+    options?: { method?: string; body?: string; headers?: Record<string, string>; token?: string },
   ): Promise<RawResponse>;
   /** The Prometheus text of METRICS_PORT. */
   metrics(): Promise<string>;
@@ -35,6 +36,7 @@ export interface BackendStack {
 export async function startBackendStack(options: {
   env: Record<string, string>;
   fhir?: FhirServerOptions;
+  extraCheckers?: readonly AccessCheckerFactory[];
 }): Promise<BackendStack> {
   const fhir = await startFhirServer(options.fhir ?? {});
   const metricsPort = await freePort();
@@ -43,6 +45,7 @@ export async function startBackendStack(options: {
   try {
     stack = await startStack({
       fhir,
+      ...(options.extraCheckers ? { extraCheckers: options.extraCheckers } : {}),
       env: { METRICS_PORT: String(metricsPort), ...options.env },
       // No redaction configured here: the assertions check what the code itself writes.
       logger: pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) }),
@@ -59,7 +62,7 @@ export async function startBackendStack(options: {
     gateway,
     logs,
     async call(path, callOptions = {}) {
-      const token = await issuer.mint({ sub: 'backend-test' });
+      const token = callOptions.token ?? (await issuer.mint({ sub: 'backend-test' }));
       return send(gatewayUrl, {
         method: callOptions.method ?? 'GET',
         path,
