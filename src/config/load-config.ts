@@ -3,7 +3,11 @@
  * gateway reads `process.env`. A bad value stops the start with a one-line error naming the variable.
  */
 import { readFileSync } from 'node:fs';
-import type { BackendCredentialSettings, BackendType } from '../backend/credentials/settings.js';
+import {
+  type BackendCredentialSettings,
+  type BackendType,
+  isLoopbackUrl,
+} from '../backend/credentials/settings.js';
 import { backendSettings } from './backend-settings.js';
 import { ConfigError } from './config-error.js';
 import { type AuditAction, environmentSchema, type LOG_LEVELS } from './schema.js';
@@ -148,6 +152,34 @@ export function configWarnings(env: Environment): string[] {
   } else if (runMode !== undefined && runMode !== 'PROD' && runMode.toUpperCase() === 'DEV') {
     warnings.push(
       `RUN_MODE: ${JSON.stringify(runMode)} means PROD; only DEV (upper case) enables development mode`,
+    );
+  }
+  warnings.push(...backendWarnings(env));
+  return warnings;
+}
+
+/** Credentials that would cross the network readable, and library logging that would print tokens. */
+function backendWarnings(env: Environment): string[] {
+  const type = presentValue(env['BACKEND_TYPE']);
+  const warnings: string[] = [];
+  let proxyTo: URL | undefined;
+  try {
+    proxyTo = new URL(presentValue(env['PROXY_TO']) ?? '');
+  } catch {
+    proxyTo = undefined;
+  }
+  if (
+    (type === 'BASIC' || type === 'BEARER' || type === 'OAUTH2') &&
+    proxyTo?.protocol === 'http:' &&
+    !isLoopbackUrl(proxyTo)
+  ) {
+    warnings.push(
+      `PROXY_TO: BACKEND_TYPE=${type} sends its credential to the FHIR server over plain http; use https unless the network is private`,
+    );
+  }
+  if (type === 'GCP' && presentValue(env['GOOGLE_SDK_NODE_LOGGING']) !== undefined) {
+    warnings.push(
+      'GOOGLE_SDK_NODE_LOGGING: google-auth-library debug logs include metadata-server answers, access tokens among them; unset it in production',
     );
   }
   return warnings;

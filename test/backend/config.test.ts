@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/config-error.js';
-import { type Environment, loadConfig } from '../../src/config/load-config.js';
+import { configWarnings, type Environment, loadConfig } from '../../src/config/load-config.js';
 import { CONFIG_VARIABLES } from '../../src/config/variables.js';
 
 const base = {
@@ -215,6 +215,23 @@ describe('GCP and AZURE settings', () => {
     assert.equal(
       (load({ ...proxy, ...secret }).backendCredentials as { clientSecret: string }).clientSecret,
       'az-secret',
+    );
+  });
+});
+
+describe('start warnings', () => {
+  test('a credential over plain http to a non-loopback FHIR server, and google-auth-library debug logging', () => {
+    const bearer = { BACKEND_TYPE: 'BEARER', BACKEND_BEARER_TOKEN: 't' };
+    assert.match(
+      configWarnings({ ...bearer, PROXY_TO: 'http://hapi:8080/fhir' }).join('\n'),
+      /^PROXY_TO: BACKEND_TYPE=BEARER sends its credential .* plain http/,
+    );
+    assert.deepEqual(configWarnings({ ...bearer, PROXY_TO: 'http://127.0.0.1:8080/fhir' }), []);
+    assert.deepEqual(configWarnings({ ...bearer, PROXY_TO: 'https://hapi/fhir' }), []);
+    assert.deepEqual(configWarnings({ PROXY_TO: 'http://hapi:8080/fhir' }), []);
+    assert.match(
+      configWarnings({ BACKEND_TYPE: 'GCP', GOOGLE_SDK_NODE_LOGGING: 'gcp-metadata' }).join('\n'),
+      /access tokens/,
     );
   });
 });
