@@ -70,7 +70,12 @@ describe('check-config --online', () => {
   });
 
   test('TOKEN_ISSUER with a trailing slash: the mismatch is reported, exit 2', async () => {
-    const run = await runCli(['check-config', '--online'], { ...env, TOKEN_ISSUER: `${issuer.issuerUrl}/` });
+    const run = await runCli(['check-config', '--online'], {
+      ...env,
+      RUN_MODE: 'PROD',
+      ACCESS_CHECKER: 'permission',
+      TOKEN_ISSUER: `${issuer.issuerUrl}/`,
+    });
     assert.equal(run.code, 2, run.stdout);
     assert.match(run.stdout, /^ok {4}TOKEN_ISSUER discovery/m, 'discovery itself loads');
     assert.match(run.stdout, /^FAIL {2}TOKEN_ISSUER issuer: .*\(they differ by a trailing slash\)/m);
@@ -78,6 +83,12 @@ describe('check-config --online', () => {
       run.stderr,
       /^fhir-gateway: online check failed: TOKEN_ISSUER issuer: the discovery document names the issuer "http:\/\/127\.0\.0\.1:\d+\/realms\/test", not "http:\/\/127\.0\.0\.1:\d+\/realms\/test\/"/m,
     );
+  });
+
+  test('with RUN_MODE=DEV (any issuer accepted) the mismatch is noted, not a failure', async () => {
+    const run = await runCli(['check-config', '--online'], { ...env, TOKEN_ISSUER: `${issuer.issuerUrl}/` });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^ok {4}TOKEN_ISSUER issuer: ignored with RUN_MODE=DEV: .*trailing slash/m);
   });
 
   test('an unreachable FHIR server is reported, exit 2', async () => {
