@@ -4,24 +4,15 @@
  * loaded fine, reported ready, then refused every token).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { createGateway } from '../../src/server/gateway.js';
 import { createLogger } from '../../src/server/logger.js';
 import { type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
+import { freePort } from '../support/free-port.js';
 import { bearer, send } from '../support/http.js';
 import { type LocalIssuer, startIssuer } from '../support/issuer.js';
 import { runCli } from './cli-process.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 let fhir: LocalFhirServer;
 let issuer: LocalIssuer;
@@ -92,7 +83,7 @@ describe('check-config --online', () => {
   });
 
   test('an unreachable FHIR server is reported, exit 2', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const run = await runCli(['check-config', '--online'], {
       ...env,
       PROXY_TO: `http://127.0.0.1:${port}/fhir`,
