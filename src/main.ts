@@ -40,7 +40,7 @@ run(command).then(
     if (status !== undefined) process.exitCode = status;
   },
   (error: unknown) => {
-    const { line, status } = failureOf(error);
+    const { line, status } = failureOf(error, command.name === 'start' ? 'start' : `run ${command.name}`);
     process.stderr.write(`${line}\n`);
     process.exit(status);
   },
