@@ -55,7 +55,8 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
     };
   }
   // A resource is shown only when every checker that restricts the answer may show it.
-  if (viewers.length > 0) combined.visible = (resource) => viewers.every((d) => d.visible!(resource));
+  if (viewers.length === 1) combined.visible = viewers[0]!.visible!;
+  else if (viewers.length > 1) combined.visible = (resource) => viewers.every((d) => d.visible!(resource));
   if (auditSource) combined.auditAgent = () => auditSource.auditAgent!();
   return combined;
 }
@@ -66,6 +67,8 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
  * earlier step appended.
  */
 export function concatMutations(mutations: readonly RequestMutation[]): RequestMutation {
+  // One mutation is its own effect: mutate() already lets added params replace same-name ones.
+  if (mutations.length === 1) return mutations[0]!;
   const discard = new Set<string>();
   let add: RequestMutation['addParams'] = [];
   for (const mutation of mutations) {

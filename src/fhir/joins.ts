@@ -45,6 +45,7 @@
 import { JSON_MEDIA_TYPES, MediaType, XML_MEDIA_TYPES, utf8Text } from './body.js';
 import { referenceTargets } from './definitions.js';
 import { parseQueryString } from './query-string.js';
+import { memoOnRequest } from './request-memo.js';
 import type { FhirRequest } from './request.js';
 import { isResourceType } from './resource-types.js';
 import { parseXml, type XmlNode } from './xml.js';
@@ -101,16 +102,46 @@ const NONE: JoinReach = Object.freeze({
  * @example joinReach(parse('GET', '/Observation?subject:Patient.name=x')).probes // → {Patient}
  */
 export function joinReach(req: FhirRequest): JoinReach {
+  if (plainRequest(req)) return NONE;
   // Asked by every checker stage of a request (roles, then data access): computed once.
-  let reach = reaches.get(req);
-  if (reach === undefined) {
-    reach = computeReach(req);
-    reaches.set(req, reach);
-  }
-  return reach;
+  return memoOnRequest(req, REACH, () => computeReach(req));
 }
 
-const reaches = new WeakMap<FhirRequest, JoinReach>();
+const REACH = Symbol('join reach');
+
+/**
+ * Params known to reach nothing beyond the searched type, whatever their value. Anything else
+ * (joins, chains, `_has`, `_type`, `_sort`, unknown `_` params) goes through computeReach.
+ */
+const PLAIN_CONTROL_PARAMS: ReadonlySet<string> = new Set([
+  '_id',
+  '_lastUpdated',
+  '_tag',
+  '_security',
+  '_profile',
+  '_count',
+  '_summary',
+  '_elements',
+  '_total',
+  '_format',
+  '_pretty',
+  '_getpages',
+  '_getpagesoffset',
+  '_bundletype',
+  '_page_token',
+  '_offset',
+]);
+
+/** The common case, answered without a walk or a memo: no operation, no body, plain params. */
+function plainRequest(req: FhirRequest): boolean {
+  if (req.operation !== undefined || req.body !== undefined || req.headers['if-none-exist'] !== undefined) {
+    return false;
+  }
+  for (const { name } of req.query) {
+    if (name.startsWith('_') ? !PLAIN_CONTROL_PARAMS.has(name) : name.includes('.')) return false;
+  }
+  return true;
+}
 
 function computeReach(req: FhirRequest): JoinReach {
   const reach = new ReachBuilder(req.resourceType);

@@ -34,11 +34,23 @@ export type Requirement =
   | { readonly kind: 'refused'; readonly reason: string; readonly status: 400 | 403 };
 
 export function verbRole(permission: Permission): string {
-  return `${permission.verb}_${permission.resourceType.toUpperCase()}`;
+  return `${permission.verb}_${upperCase(permission.resourceType)}`;
 }
 
 export function manageRole(resourceType: string): string {
-  return `MANAGE_${resourceType.toUpperCase()}`;
+  return `MANAGE_${upperCase(resourceType)}`;
+}
+
+/** Role names are asked for on every request and every answered resource; types are few. */
+const upperCased = new Map<string, string>();
+
+function upperCase(resourceType: string): string {
+  let upper = upperCased.get(resourceType);
+  if (upper === undefined) {
+    upper = resourceType.toUpperCase();
+    if (upperCased.size < 1024) upperCased.set(resourceType, upper);
+  }
+  return upper;
 }
 
 /** Roles are compared exactly (case-sensitive), as upstream; there is no wildcard role. */
@@ -160,6 +172,9 @@ function problemOf(
   if (requirement.kind === 'refused') return { text: requirement.reason, status: requirement.status };
   const extra = extendedRequirement(req);
   if (extra.kind === 'refused') return { text: extra.reason, status: extra.status };
+  if (extra.needs.length === 0 && requirement.permissions.every((p) => hasPermission(roles, p))) {
+    return undefined;
+  }
   const needed: { permission: Permission; why?: string }[] = [
     ...requirement.permissions.map((permission) => ({ permission })),
     ...extra.needs,
@@ -181,6 +196,8 @@ function problemOf(
   return { text: `needs role ${text}`, status: 403 };
 }
 
+const NOTHING_EXTENDED = { kind: 'permissions', needs: [] } as const;
+
 /**
  * What the request needs beyond its interaction on its own type: the read permission of every type
  * its joins return or probe (src/fhir/joins.ts), and the delete permission for a destructive
@@ -193,6 +210,9 @@ export function extendedRequirement(
   | { readonly kind: 'refused'; readonly reason: string; readonly status: 403 } {
   const joins = joinReach(req);
   const destructive = destructiveReach(req);
+  if (destructive === undefined && !joins.unbounded && joins.types.size === 0 && joins.probes.size === 0) {
+    return NOTHING_EXTENDED;
+  }
   const unbounded = [...joins.unboundedBy, ...(destructive?.unboundedBy ?? [])];
   if (unbounded.length > 0) {
     return {

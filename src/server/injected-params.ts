@@ -23,11 +23,35 @@ export function injectedParams(
  */
 export function withoutParams(params: readonly QueryParam[]): UrlTailRewrite | undefined {
   if (params.length === 0) return undefined;
+  if (params.length > 1) return dropping(params);
+  // The common case, one `_tag` per cached scope: the same value string every request, so its
+  // rewrite is made once (the string's hash is cached by V8 too).
+  const [param] = params as [QueryParam];
+  let byValue = singleParamRewrites.get(param.name);
+  if (byValue === undefined) {
+    byValue = new LRUCache({ max: 256 });
+    singleParamRewrites.set(param.name, byValue);
+  }
+  let rewrite = byValue.get(param.value);
+  if (rewrite === undefined) {
+    rewrite = dropping(params);
+    byValue.set(param.value, rewrite);
+  }
+  return rewrite;
+}
+
+const singleParamRewrites = new Map<string, LRUCache<string, UrlTailRewrite>>();
+
+function dropping(params: readonly QueryParam[]): UrlTailRewrite {
   const drop = new Set(params.map((p) => `${p.name}\u0000${p.value}`));
   const names = new Set(params.map((p) => p.name));
+  const literalNames = [...names];
   return (tail) => {
     const mark = tail.indexOf('?');
     if (mark === -1) return tail;
+    // Without an escape, a name can only appear as itself: most links carry none of ours.
+    const escaped = tail.includes('%') || tail.includes('+');
+    if (!escaped && !literalNames.some((name) => tail.includes(name))) return tail;
     const query = tail.slice(mark + 1);
     const separator = query.includes('&amp;') ? '&amp;' : '&';
     const kept = query.split(separator).filter((pair) => {

@@ -62,18 +62,35 @@ export class PagingLinks {
     return (tail) => {
       const mark = tail.indexOf('?');
       if (mark === -1 || !tail.includes(`${PAGING_PARAM}=`)) return tail;
-      const separator = tail.includes('&amp;') ? '&amp;' : '&';
-      const pairs = tail
-        .slice(mark + 1)
-        .split(separator)
-        .map((pair) => {
-          if (!pair.startsWith(`${PAGING_PARAM}=`)) return pair;
-          const id = decoded(pair.slice(PAGING_PARAM.length + 1));
-          const signed = [id, type, this.sign(token, type, id)].join(SEPARATOR);
-          return `${PAGING_PARAM}=${encodeURIComponent(signed)}`;
-        });
-      return `${tail.slice(0, mark + 1)}${pairs.join(separator)}`;
+      // Every page of a search carries the same links but for the offset, and its user asks again.
+      const key = [token.issuer, token.subject ?? '', type, tail].join('\n');
+      let signed = this.signedTails.get(key);
+      if (signed === undefined) {
+        signed = this.signTail(token, type, tail, mark);
+        this.signedTails.set(key, signed);
+      }
+      return signed;
     };
+  }
+
+  private readonly signedTails = new LRUCache<string, string>({
+    max: 10_000,
+    maxSize: 8 * 1024 * 1024,
+    sizeCalculation: (value, key) => value.length + key.length,
+  });
+
+  private signTail(token: VerifiedToken, type: string, tail: string, mark: number): string {
+    const separator = tail.includes('&amp;') ? '&amp;' : '&';
+    const pairs = tail
+      .slice(mark + 1)
+      .split(separator)
+      .map((pair) => {
+        if (!pair.startsWith(`${PAGING_PARAM}=`)) return pair;
+        const id = decoded(pair.slice(PAGING_PARAM.length + 1));
+        const signed = [id, type, this.sign(token, type, id)].join(SEPARATOR);
+        return `${PAGING_PARAM}=${encodeURIComponent(signed)}`;
+      });
+    return `${tail.slice(0, mark + 1)}${pairs.join(separator)}`;
   }
 
   /** Signatures already made: every page of one search carries the same id, and its user asks again. */

@@ -89,8 +89,13 @@ function replaceAll(
       start = at + from.length;
       continue;
     }
-    const rewritten = tail(data.toString('utf8', at + from.length, end));
-    parts.push(data.subarray(start, at), to, Buffer.from(rewritten));
+    const original = data.toString('utf8', at + from.length, end);
+    const rewritten = tail(original);
+    parts.push(
+      data.subarray(start, at),
+      to,
+      rewritten === original ? data.subarray(at + from.length, end) : Buffer.from(rewritten),
+    );
     start = end;
   }
   let end = data.length;

@@ -57,7 +57,7 @@ export async function androidDecision(
   if (destructive) {
     return denied(`ANDROID_CLIENT users cannot erase data beyond the request (${destructive.by.join(', ')})`);
   }
-  const visibility = async () => new Visibility(await deps.lookups.scopeOf(req, user), deps.exempt);
+  const visibility = async () => Visibility.of(await deps.lookups.scopeOf(req, user), deps.exempt);
   if (req.interaction === 'capabilities' || req.interaction === 'paging') {
     // A HAPI paging link replays a search stored with our `_tag` already in it.
     return grant(req, deps, undefined, undefined);

@@ -75,21 +75,19 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
    * An Android user's answers are held to the scope whatever brought a resource there (issue 8):
    * the tag rule of a read by id. Without a scope (no assignment yet) only exempt resources show.
    */
+  const exemptOnly = (resource: FhirResource) => exemptions.instance(resource.resourceType, resource.id);
   const withScopeVisibility = async (
     decision: AccessDecision,
     req: Pick<FhirRequest, 'query'>,
     user: OpenSrpUser,
   ): Promise<AccessDecision> => {
     if (!decision.canAccess || decision.visible) return decision;
-    let visibility: Visibility | undefined;
+    let visible = exemptOnly;
     try {
-      visibility = new Visibility(await lookups.scopeOf(req, user), exemptions);
+      visible = Visibility.of(await lookups.scopeOf(req, user), exemptions).predicate;
     } catch (error) {
       if (!(error instanceof GatewayError) || error.status >= 500) throw error;
     }
-    const visible = visibility
-      ? (resource: FhirResource) => visibility.visible(resource)
-      : (resource: FhirResource) => exemptions.instance(resource.resourceType, resource.id);
     return { ...decision, visible };
   };
 

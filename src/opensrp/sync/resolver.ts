@@ -5,6 +5,7 @@
  */
 import type { FhirClient } from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
+import { memoOnRequest } from '../../fhir/request-memo.js';
 import { type FhirRequest, paramValues } from '../../fhir/request.js';
 import { TtlCache } from '../cache.js';
 import { type OpenSrpUser, ROLE } from '../claims.js';
@@ -14,6 +15,8 @@ import { ancestorIds, expandLocations, lineageIds, treeIds } from './locations.j
 import type { SyncScope } from './scope.js';
 import { distinct } from './search.js';
 import { resolveSyncStrategy, type SyncStrategy } from './strategy.js';
+
+const SCOPE = Symbol('sync scope');
 
 /** The cached lookups, shared with anything else that needs them (e.g. the custom endpoints). */
 export class SyncLookups {
@@ -80,15 +83,8 @@ export class SyncLookups {
    */
   scopeOf(req: Pick<FhirRequest, 'query'>, user: OpenSrpUser): Promise<SyncScope> {
     // One lookup per request, even with caching off: the decision and the answer check both ask.
-    let scope = this.requestScopes.get(req);
-    if (scope === undefined) {
-      scope = this.loadScope(req, user);
-      this.requestScopes.set(req, scope);
-    }
-    return scope;
+    return memoOnRequest(req, SCOPE, () => this.loadScope(req, user));
   }
-
-  private readonly requestScopes = new WeakMap<object, Promise<SyncScope>>();
 
   private async loadScope(req: Pick<FhirRequest, 'query'>, user: OpenSrpUser): Promise<SyncScope> {
     if (user.appId === undefined) {

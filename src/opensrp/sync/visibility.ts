@@ -7,7 +7,28 @@ import type { Exemptions } from './exempt.js';
 import { carriesScopeTag, type SyncScope } from './scope.js';
 
 export class Visibility {
-  constructor(
+  /**
+   * The Visibility of `scope` under `exempt`, made once per cached scope: every narrowed request
+   * and its answer check ask for it.
+   */
+  static of(scope: SyncScope, exempt: Exemptions): Visibility {
+    let byScope = made.get(exempt);
+    if (byScope === undefined) {
+      byScope = new WeakMap();
+      made.set(exempt, byScope);
+    }
+    let visibility = byScope.get(scope);
+    if (visibility === undefined) {
+      visibility = new Visibility(scope, exempt);
+      byScope.set(scope, visibility);
+    }
+    return visibility;
+  }
+
+  /** `visible` as a free function (the decision's `visible`), bound once. */
+  readonly predicate = (resource: unknown): boolean => this.visible(resource);
+
+  private constructor(
     readonly scope: SyncScope,
     private readonly exempt: Exemptions,
   ) {}
@@ -34,6 +55,8 @@ export class Visibility {
     return carriesScopeTag(resource, this.scope);
   }
 }
+
+const made = new WeakMap<Exemptions, WeakMap<SyncScope, Visibility>>();
 
 export function isBundle(body: unknown): body is Bundle {
   return (body as { resourceType?: unknown } | null | undefined)?.resourceType === 'Bundle';
