@@ -60,7 +60,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     connectTimeoutMs: config.backendConnectTimeoutMs,
     timeoutMs: config.backendTimeoutMs,
     type: config.backendType,
-    auth: createBackendAuth(
+    auth: await createBackendAuth(
       config.backendCredentials,
       backendAuthEvents(config.backendType, metrics, logger),
     ),

@@ -1,7 +1,4 @@
-import { azureSource } from './azure.js';
 import { BackendAuth, type AuthEvents } from './backend-auth.js';
-import { gcpSource } from './gcp.js';
-import { oauth2Source } from './oauth2.js';
 import type { BackendCredentialSettings } from './settings.js';
 import type { CredentialSource } from './source.js';
 import { basicSource, bearerSource } from './static.js';
@@ -9,25 +6,29 @@ import { basicSource, bearerSource } from './static.js';
 export { type AuthEvents, type AuthFailureKind, BackendAuth } from './backend-auth.js';
 export * from './settings.js';
 
-/** The credentials of a BACKEND_TYPE; undefined for HAPI, which sends none. */
-export function createBackendAuth(
+/**
+ * The credentials of a BACKEND_TYPE; undefined for HAPI, which sends none. The cloud client
+ * libraries are loaded only for their type: together they hold megabytes of heap that every
+ * garbage collection of a HAPI gateway would otherwise walk.
+ */
+export async function createBackendAuth(
   settings: BackendCredentialSettings,
   events?: AuthEvents,
-): BackendAuth | undefined {
-  const source = sourceOf(settings);
+): Promise<BackendAuth | undefined> {
+  const source = await sourceOf(settings);
   return source && new BackendAuth(settings.type, source, events);
 }
 
-function sourceOf(settings: BackendCredentialSettings): CredentialSource | undefined {
+async function sourceOf(settings: BackendCredentialSettings): Promise<CredentialSource | undefined> {
   switch (settings.type) {
     case 'HAPI':
       return undefined;
     case 'GCP':
-      return gcpSource(settings);
+      return (await import('./gcp.js')).gcpSource(settings);
     case 'AZURE':
-      return azureSource(settings);
+      return (await import('./azure.js')).azureSource(settings);
     case 'OAUTH2':
-      return oauth2Source(settings);
+      return (await import('./oauth2.js')).oauth2Source(settings);
     case 'BASIC':
       return basicSource(settings.username, settings.password);
     case 'BEARER':
