@@ -250,14 +250,14 @@ const CORE_VARIABLE_SPECS = {
     group: 'access',
     description:
       'Path to a JSON allow-list of requests that skip the access checkers (format below). Unset: no allow-list. ' +
-      'Entries never grant HAPI paging links (`_getpages`): those are bound to their user (PAGING_LINK_KEY).',
+      'Entries never grant paging links (HAPI `_getpages`, GCP `_page_token`): those are bound to their user (PAGING_LINK_KEY).',
   },
   PAGING_LINK_KEY: {
     required: false,
     group: 'access',
     secret: true,
     description:
-      'Secret (at least 32 characters) that signs the HAPI paging links (`_getpages`) the gateway hands out, binding each to the user ' +
+      'Secret (at least 32 characters) that signs the paging links (HAPI `_getpages`, GCP `_page_token`) the gateway hands out, binding each to the user ' +
       'who started the search. Give every replica the same value. Unset: a random key per process (links work only on the replica that made them).',
   },
   RUN_MODE: {

@@ -6,6 +6,10 @@ import type { FhirRequest } from '../fhir/request.js';
 import type { UrlTailRewrite } from './url-rewrite.js';
 
 const PAGING_PARAM = '_getpages';
+/** The Google Cloud Healthcare API's continuation: a type search that carries `_page_token`. */
+const PAGE_TOKEN_PARAM = '_page_token';
+/** Link params whose values name a stored search: signed in links, verified when they come back. */
+const CONTINUATION_PARAMS = [PAGING_PARAM, PAGE_TOKEN_PARAM] as const;
 const SEPARATOR = '~';
 /** 128 bits of HMAC-SHA256, base64url. */
 const SIGNATURE_LENGTH = 22;
@@ -17,7 +21,9 @@ const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
  * one narrowed for someone else), so every `_getpages` value the gateway hands out becomes
  * `<id>~<resource type>~<signature>`, the signature an HMAC over the token's issuer and subject,
  * the type of the search that started it, and the id. A continuation is served only to the same
- * user, and is authorized as a search of that type, its answer checked like any other.
+ * user, and is authorized as a search of that type, its answer checked like any other. The Google
+ * Cloud Healthcare API's page tokens (`Patient?_page_token=<token>&…`) are bound the same way: a
+ * token names a stored search as a HAPI search id does.
  */
 export class PagingLinks {
   private readonly key: Buffer;
@@ -29,17 +35,21 @@ export class PagingLinks {
 
   /**
    * The continuation request as the checkers see it: its search's resource type restored and the
-   * raw search id in `_getpages`, to be forwarded as the backend issued it.
+   * raw search id in `_getpages` (or the raw `_page_token`, whose URL names the type), to be
+   * forwarded as the backend issued it.
    * @throws GatewayError 403 when the link was not issued to this user (or was altered).
    */
   open(req: FhirRequest, token: VerifiedToken): FhirRequest {
-    const value = req.query.find((p) => p.name === PAGING_PARAM)?.value ?? '';
-    const [id, resourceType, signature] = value.split(SEPARATOR);
+    const param = req.interaction === 'paging' ? PAGING_PARAM : PAGE_TOKEN_PARAM;
+    const values = req.query.filter((p) => p.name === param);
+    const [id, resourceType, signature] = values.length === 1 ? values[0]!.value.split(SEPARATOR) : [];
     const valid =
       id !== undefined &&
       resourceType !== undefined &&
       signature !== undefined &&
       (resourceType === '' || RESOURCE_TYPE.test(resourceType)) &&
+      // A page token continues a search of the type its URL names; nothing else may ride on it.
+      (param === PAGING_PARAM || resourceType === (req.resourceType ?? '')) &&
       this.matches(signature, this.sign(token, resourceType, id));
     if (!valid) {
       throw new GatewayError(
@@ -48,8 +58,10 @@ export class PagingLinks {
         'This paging link was not issued to this user by this gateway; repeat the search',
       );
     }
-    const query = req.query.map((p) => (p.name === PAGING_PARAM ? { name: p.name, value: id } : p));
-    return resourceType === '' ? { ...req, query } : { ...req, query, resourceType };
+    const query = req.query.map((p) => (p.name === param ? { name: p.name, value: id } : p));
+    return resourceType === '' || param === PAGE_TOKEN_PARAM
+      ? { ...req, query }
+      : { ...req, query, resourceType };
   }
 
   /**
@@ -61,7 +73,7 @@ export class PagingLinks {
     const type = resourceType ?? '';
     return (tail) => {
       const mark = tail.indexOf('?');
-      if (mark === -1 || !tail.includes(`${PAGING_PARAM}=`)) return tail;
+      if (mark === -1 || !CONTINUATION_PARAMS.some((param) => tail.includes(`${param}=`))) return tail;
       // Every page of a search carries the same links but for the offset, and its user asks again.
       const key = [token.issuer, token.subject ?? '', type, tail].join('\n');
       let signed = this.signedTails.get(key);
@@ -85,10 +97,11 @@ export class PagingLinks {
       .slice(mark + 1)
       .split(separator)
       .map((pair) => {
-        if (!pair.startsWith(`${PAGING_PARAM}=`)) return pair;
-        const id = decoded(pair.slice(PAGING_PARAM.length + 1));
+        const param = CONTINUATION_PARAMS.find((name) => pair.startsWith(`${name}=`));
+        if (param === undefined) return pair;
+        const id = decoded(pair.slice(param.length + 1));
         const signed = [id, type, this.sign(token, type, id)].join(SEPARATOR);
-        return `${PAGING_PARAM}=${encodeURIComponent(signed)}`;
+        return `${param}=${encodeURIComponent(signed)}`;
       });
     return `${tail.slice(0, mark + 1)}${pairs.join(separator)}`;
   }
@@ -111,6 +124,14 @@ export class PagingLinks {
     const b = Buffer.from(expected);
     return a.length === b.length && timingSafeEqual(a, b);
   }
+}
+
+/**
+ * True for a request that continues a stored search: a HAPI paging link, or a search carrying a
+ * page token (GCP). It is opened with `PagingLinks.open` for its user, never granted by an allowed query.
+ */
+export function continuesSearch(req: FhirRequest): boolean {
+  return req.interaction === 'paging' || req.query.some((p) => p.name === PAGE_TOKEN_PARAM);
 }
 
 /** Applies the rewrites in order; undefined when there are none. */

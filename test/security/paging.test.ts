@@ -105,3 +105,74 @@ describe('HAPI paging continuations', () => {
     assert.deepEqual(s.forwarded(), []);
   });
 });
+
+/**
+ * GCP page tokens (`Type?_page_token=…`, params echoed) name a stored search as `_getpages` does:
+ * the same binding to the user and the type, and the same checked answer.
+ */
+describe('GCP page-token continuations', () => {
+  let s: SecurityStack;
+  before(async () => {
+    s = await startSecurityStack(
+      { PAGING_LINK_KEY: 'a-test-key-that-is-long-enough-0123456789' },
+      { paging: 'gcp' },
+    );
+  });
+  after(() => s.close());
+
+  const admin = web('GET_PATIENT', 'GET_OBSERVATION');
+  const token = (url: string) => new URL(url).searchParams.get('_page_token') ?? '';
+
+  test('R1 (GCP) — every page an Android user follows holds only what they may see', async () => {
+    const user = android('GET_PATIENT', 'GET_OBSERVATION');
+    const first = await s.call(user, 'GET', 'Observation?_count=1');
+    assert.equal(first.status, 200, first.text);
+    const seen = [...ids(first)];
+    let url = next(first);
+    let pages = 0;
+    while (url !== undefined && pages < 50) {
+      assert.ok(token(url).split('~').length === 3, `a signed token: ${url}`);
+      assert.ok(!new URL(url).searchParams.has('_tag'), 'no injected _tag in the link');
+      const page = await s.follow(user, url);
+      assert.equal(page.status, 200, page.text);
+      seen.push(...ids(page));
+      url = next(page);
+      pages++;
+    }
+    assert.ok(pages >= 1, `followed ${pages} continuation pages`);
+    assert.ok(!seen.includes('Observation/o-x9'), `o-x9 is tagged L9: ${seen.join(', ')}`);
+  });
+
+  test('R2 (GCP) — a page token replayed by another user, unsigned, or moved to another type → 403, nothing forwarded', async () => {
+    const first = await s.call(admin, 'GET', 'Observation?_count=1');
+    const url = next(first) ?? '';
+    assert.ok(url.includes('_page_token='), url);
+    assert.equal((await s.follow(admin, url)).status, 200, 'its own user follows it');
+
+    const other = await s.follow({ ...admin, sub: 'kc-other' }, url);
+    assert.equal(other.status, 403, other.text);
+    assert.match(other.text, /not issued to this user/);
+
+    const raw = new URL(url);
+    raw.searchParams.set('_page_token', token(url).split('~')[0]!);
+    assert.equal((await s.follow(admin, raw.toString())).status, 403, 'the raw token');
+
+    const moved = new URL(url);
+    moved.pathname = moved.pathname.replace(/Observation$/, 'Patient');
+    assert.equal((await s.follow(admin, moved.toString())).status, 403, 'another type');
+
+    const twice = new URL(url);
+    twice.searchParams.append('_page_token', token(url));
+    assert.equal((await s.follow(admin, twice.toString())).status, 403, 'two tokens');
+    assert.deepEqual(s.forwarded(), []);
+  });
+
+  test('U (GCP) — a page token never rides on an unauthenticated request', async () => {
+    const first = await s.call(admin, 'GET', 'Observation?_count=1');
+    const url = new URL(next(first)!);
+    const before = s.forwarded().length;
+    const anonymous = await send(s.stack.gatewayUrl, { path: `${url.pathname}${url.search}` });
+    assert.equal(anonymous.status, 401, anonymous.text);
+    assert.equal(s.forwarded().length, before, 'nothing more reached the backend');
+  });
+});

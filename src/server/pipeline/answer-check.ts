@@ -29,7 +29,8 @@ const HOLDS_RESOURCES: ReadonlySet<string> = new Set(['Bundle', 'Parameters']);
  * True when the decision restricts what the caller sees and this request's answer is not a plain
  * search, which the checker vouches for by its narrowing (see GrantedDecision.visible). A search
  * whose answer the decision post-processes is not plain: the output (e.g. list-entries) is no
- * longer what the narrowing selected.
+ * longer what the narrowing selected. Nor is a page-token continuation (GCP): its page is the one
+ * the stored search selected, which the request's own narrowing may not govern.
  */
 export function answerNeedsCheck(req: FhirRequest, decision: GrantedDecision | undefined): boolean {
   if (decision?.visible === undefined || req.interaction === 'capabilities') return false;
@@ -37,7 +38,7 @@ export function answerNeedsCheck(req: FhirRequest, decision: GrantedDecision | u
     (req.interaction === 'search-type' || req.interaction === 'search-compartment') &&
     decision.postProcess === undefined &&
     !HOLDS_RESOURCES.has(req.resourceType ?? '') &&
-    !req.query.some((p) => JOIN_PARAM.test(p.name));
+    !req.query.some((p) => JOIN_PARAM.test(p.name) || p.name === '_page_token');
   return !plainSearch;
 }
 

@@ -20,7 +20,7 @@ import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Backend } from '../../backend/backend.js';
 import { capabilityDecision } from '../capability-statement.js';
 import { injectedParams, withoutParams } from '../injected-params.js';
-import { composeTails, type PagingLinks } from '../paging-links.js';
+import { composeTails, continuesSearch, type PagingLinks } from '../paging-links.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { matchesAllowedQuery } from './allowed-queries.js';
 import { authenticate } from './authenticate.js';
@@ -70,16 +70,17 @@ export async function decide(deps: PipelineDeps, exchange: Exchange): Promise<De
       deps.verifier.loadDiscovery().catch(() => undefined),
     );
     exchange.grantedBy = 'capabilities';
-  } else if (req.interaction !== 'paging' && matchesAllowedQuery(deps.allowedQueries, req, false)) {
+  } else if (!continuesSearch(req) && matchesAllowedQuery(deps.allowedQueries, req, false)) {
     exchange.grantedBy = 'unauthenticated-allowed-query';
   } else {
     exchange.token = await authenticate(deps.verifier, exchange);
-    if (req.interaction === 'paging') {
+    const continuation = continuesSearch(req);
+    if (continuation) {
       // A continuation is authorized as a search of its type, by the user it was issued to.
       req = deps.pagingLinks.open(req, exchange.token);
       exchange.fhir = req;
     }
-    if (req.interaction !== 'paging' && matchesAllowedQuery(deps.allowedQueries, req, true)) {
+    if (!continuation && matchesAllowedQuery(deps.allowedQueries, req, true)) {
       exchange.grantedBy = 'allowed-query';
     } else {
       try {
