@@ -134,7 +134,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
     },
     async close() {
-      await app.close();
+      // A keep-alive connection whose last answer went out during the drain would hold the process
+      // until the grace runs out: connections are closed as soon as they fall idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await new Promise<void>((resolve) =>
         metricsServer ? metricsServer.close(() => resolve()) : resolve(),
       );
@@ -143,6 +150,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   };
 }
+
+/** How often a draining gateway closes the connections that have fallen idle. */
+const IDLE_SWEEP_MS = 50;
 
 /** Credential failures: a warn line (no secret, no token) and the metrics; recovery: an info line. */
 function backendAuthEvents(type: string, metrics: GatewayMetrics, logger: PinoLogger) {

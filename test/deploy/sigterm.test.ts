@@ -4,6 +4,7 @@
  * SIGTERM stops new connections, lets the request in flight finish, and exits 0.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFhirServer, type LocalFhirServer } from '../support/fhir-server.js';
@@ -75,6 +76,46 @@ describe('signals to `node dist/main.js`', () => {
       const response = await inFlight;
       assert.equal(response.status, 200, response.text);
       assert.equal(response.json().resourceType, 'Bundle');
+      const { code, signal } = await gateway.exited;
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, gateway.output());
+    } finally {
+      release();
+      fhir.intercept(undefined);
+      await gateway.stop();
+    }
+  });
+
+  test('SIGTERM with the in-flight request on a keep-alive connection: answered, the idle connection closed, exits 0', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    fhir.intercept(async (req) => {
+      if (req.url.includes('name=kept')) await held;
+      return false;
+    });
+    // A grace far longer than the drain: holding the idle connection open would end in exit 1.
+    const gateway = await startGatewayProcess(app, { ...env(), SHUTDOWN_GRACE_MS: '60000' });
+    try {
+      const token = await issuer.mint({});
+      const { port } = new URL(gateway.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('utf8');
+      });
+      const closedByServer = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(
+        `GET /fhir/Patient?name=kept HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n` +
+          `Authorization: Bearer ${token}\r\n\r\n`,
+      );
+      while (!fhir.requests.some((r) => r.url.includes('name=kept'))) await sleep(20);
+
+      gateway.child.kill('SIGTERM');
+      await sleep(100);
+      release();
+      await closedByServer;
+      assert.match(received, /^HTTP\/1\.1 200 /, received.slice(0, 200));
       const { code, signal } = await gateway.exited;
       assert.deepEqual({ code, signal }, { code: 0, signal: null }, gateway.output());
     } finally {
