@@ -15,6 +15,7 @@ import type {
   AccessDecision,
   FhirClient,
   GatewayContext,
+  VerifiedToken,
 } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { TtlCache } from './cache.js';
@@ -31,6 +32,11 @@ interface OpenSrpState {
   readonly sync: SyncAccess;
   readonly fhirClient: FhirClient;
   readonly backendBaseUrl: string;
+  /**
+   * The checker of each verified token: the token verifier hands out one object per cached token,
+   * so a user's requests share their roles set and checker instead of rebuilding them each time.
+   */
+  readonly checkers: WeakMap<VerifiedToken, AccessChecker>;
 }
 
 const states = new WeakMap<GatewayContext, OpenSrpState>();
@@ -43,13 +49,18 @@ export const permissionChecker: AccessCheckerFactory = {
     const settings = readOpenSrpSettings(ctx.env);
     const sync = await createSyncAccess(ctx, settings);
     const backendBaseUrl = (ctx.env.PROXY_TO ?? '').trim().replace(/\/+$/, '');
-    states.set(ctx, { settings, sync, fhirClient: ctx.fhirClient, backendBaseUrl });
+    states.set(ctx, { settings, sync, fhirClient: ctx.fhirClient, backendBaseUrl, checkers: new WeakMap() });
   },
 
   async create(token, ctx): Promise<AccessChecker> {
     const state = stateOf(ctx);
-    const user = openSrpUser(token, state.settings.clientRoleClients);
-    return openSrpChecker(user, [dataAccessStage(state)]);
+    let checker = state.checkers.get(token);
+    if (checker === undefined) {
+      const user = openSrpUser(token, state.settings.clientRoleClients);
+      checker = openSrpChecker(user, [dataAccessStage(state)]);
+      state.checkers.set(token, checker);
+    }
+    return checker;
   },
 
   routes(app, ctx) {
