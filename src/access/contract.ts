@@ -188,6 +188,14 @@ export interface AccessCheckerFactory {
   readonly name: string;
   /** Only selectable with RUN_MODE=DEV. */
   readonly devOnly?: boolean;
+  /**
+   * What `[base]/.well-known/smart-configuration` advertises while this checker is configured,
+   * added to the gateway's defaults (e.g. `permission-v2` for a checker that enforces v2 scopes).
+   */
+  readonly smart?: {
+    readonly capabilities?: readonly string[];
+    readonly scopesSupported?: readonly string[];
+  };
   init?(ctx: GatewayContext): Promise<void>;
   create(token: VerifiedToken, ctx: GatewayContext): Promise<AccessChecker>;
   routes?(app: RouteRegistrar, ctx: GatewayContext): void;

@@ -39,6 +39,31 @@ export interface SmartConfigurationOptions {
   capabilities?: string[];
   /** Overrides the discovery's `scopes_supported`. */
   scopesSupported?: string[];
+  /** Added to `scopes_supported` (the discovery's, or the override): scopes a checker enforces. */
+  extraScopes?: readonly string[];
+}
+
+/** What the configured checkers advertise (AccessCheckerFactory.smart), added to the defaults. */
+export interface SmartAdvertiser {
+  readonly smart?: {
+    readonly capabilities?: readonly string[];
+    readonly scopesSupported?: readonly string[];
+  };
+}
+
+/**
+ * The options for the configured checkers: the default capabilities plus theirs (the `patient`
+ * checker adds `permission-v2`, which only a checker that enforces v2 scopes may claim), and the
+ * scopes they enforce.
+ */
+export function smartOptionsFor(checkers: readonly SmartAdvertiser[]): SmartConfigurationOptions {
+  const capabilities = new Set(DEFAULT_SMART_CAPABILITIES);
+  const scopes = new Set<string>();
+  for (const checker of checkers) {
+    for (const capability of checker.smart?.capabilities ?? []) capabilities.add(capability);
+    for (const scope of checker.smart?.scopesSupported ?? []) scopes.add(scope);
+  }
+  return { capabilities: [...capabilities], ...(scopes.size > 0 ? { extraScopes: [...scopes] } : {}) };
 }
 
 export function buildSmartConfiguration(
@@ -56,6 +81,10 @@ export function buildSmartConfiguration(
   }
   document.grant_types_supported ??= ['authorization_code'];
   if (options.scopesSupported !== undefined) document.scopes_supported = [...options.scopesSupported];
+  if (options.extraScopes !== undefined) {
+    const known = (document.scopes_supported as string[] | undefined) ?? [];
+    document.scopes_supported = [...new Set([...known, ...options.extraScopes])];
+  }
   document.capabilities = [...(options.capabilities ?? DEFAULT_SMART_CAPABILITIES)];
   // SMART requires S256 and forbids `plain`, whatever the IdP itself allows.
   document.code_challenge_methods_supported = ['S256'];

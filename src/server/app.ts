@@ -10,7 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { GatewayContext, PluginRoute, RouteRegistrar } from '../access/contract.js';
-import { buildSmartConfiguration } from '../auth/smart-configuration.js';
+import { buildSmartConfiguration, smartOptionsFor } from '../auth/smart-configuration.js';
 import { GatewayError } from '../fhir/errors.js';
 import { gatewayBaseUrl } from './base-url.js';
 import { errorBody, isClientAbort, toGatewayError } from './errors.js';
@@ -171,10 +171,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // No /metrics here: it is served only on METRICS_PORT (server/gateway.ts), never on the public port.
 
   const smartConfig = { config: { interaction: 'smart-configuration' } };
+  const smartOptions = smartOptionsFor(deps.checkers);
   app.get('/fhir/.well-known/smart-configuration', smartConfig, async (_request, reply) => {
     const discovery = await deps.verifier.loadDiscovery();
     reply.type('application/json; charset=utf-8');
-    return buildSmartConfiguration(discovery);
+    return buildSmartConfiguration(discovery, smartOptions);
   });
 
   const fhirHandler = async (request: FastifyRequest, reply: FastifyReply) => {
