@@ -1,4 +1,5 @@
 import type { AccessCheckerFactory } from '../access/contract.js';
+import { listChecker } from '../list/list-checker.js';
 import { permissionChecker } from '../opensrp/index.js';
 import { patientChecker } from '../smart/patient-checker.js';
 import { permissiveChecker } from './permissive.js';
@@ -8,4 +9,5 @@ export const BUILT_IN_CHECKERS: readonly AccessCheckerFactory[] = [
   permissiveChecker,
   permissionChecker,
   patientChecker,
+  listChecker,
 ];
