@@ -117,12 +117,8 @@ export class CompartmentAccess {
     const verdict = confinedTo(type, query, this.policy.patients, what);
     if (!verdict.canAccess) return verdict;
     if (verdict.typed === undefined) return this.grant();
-    if (entry !== undefined && req.conditional) {
-      return denied(
-        `${what} names a patient by a bare id on a param that can point at other types; write Patient/<id>`,
-        400,
-      );
-    }
+    // In a Bundle, the rewrite travels in a replaced Bundle, which a second checker's could replace.
+    if (entry !== undefined && req.conditional && verdict.ambiguous) return ambiguousInBundle(what);
     return this.grant({ mutation: verdict.typed });
   }
 
@@ -283,6 +279,13 @@ function joinRefusal(req: FhirRequest): DeniedDecision | undefined {
   if (unbounded.length > 0)
     return denied(`${unbounded.join(', ')} cannot be bounded to patient compartments`);
   return undefined;
+}
+
+function ambiguousInBundle(what: string): DeniedDecision {
+  return denied(
+    `${what} names a patient by a bare id on a param that can point at other types; write Patient/<id>`,
+    400,
+  );
 }
 
 function missing(req: FhirRequest): DeniedDecision {

@@ -9,8 +9,9 @@
  * resources (`subject=Group/g,Patient/p`) is refused: the Group's matches would ride along
  * (google/fhir-gateway checked only the patients of such a list).
  *
- * A bare id (`subject=123`) on a param that can point at other types (Observation.subject: Group,
- * Device, Location too) would match `Group/123` as well; such values are rewritten to `Patient/123`.
+ * Bare ids (`subject=123`) are rewritten to `Patient/123`: on a param that can point at other types
+ * (Observation.subject: Group, Device, Location too) a bare id would match `Group/123` as well
+ * (`ambiguous`), and some servers match reference params only by their typed form.
  */
 import { type DeniedDecision, denied, type RequestMutation } from '../access/contract.js';
 import { isFhirId } from '../fhir/ids.js';
@@ -26,8 +27,10 @@ export interface PatientGroup {
 
 export interface NamedPatients {
   readonly groups: readonly PatientGroup[];
-  /** Rewrites bare ids on params that can name other types to `Patient/<id>`; undefined when none. */
+  /** Rewrites bare ids to `Patient/<id>`; undefined when there are none. */
   readonly typed?: RequestMutation;
+  /** True when a bare id sits on a param that can point at other types than Patient. */
+  readonly ambiguous: boolean;
 }
 
 /**
@@ -38,6 +41,7 @@ export function namedPatients(type: string, query: readonly QueryParam[]): Named
   const groups: PatientGroup[] = [];
   const params = patientSearchParams(type);
   const retyped = new Set<string>();
+  let ambiguous = false;
   for (const { name, value } of query) {
     const [code = '', modifier] = name.split(':', 2);
     if (type === 'Patient') {
@@ -58,16 +62,17 @@ export function namedPatients(type: string, query: readonly QueryParam[]): Named
         `${name}=${value} mixes patients with other resources; a search may name patients or other resources in one value, not both`,
       );
     }
-    if (param.multiTarget && modifier === undefined && pieces.some((piece) => !piece.includes('/'))) {
+    if (pieces.some((piece) => !piece.includes('/'))) {
       retyped.add(name);
+      if (param.multiTarget && modifier === undefined) ambiguous = true;
     }
     groups.push({ param: name, ids: patients });
   }
-  if (retyped.size === 0) return { groups };
+  if (retyped.size === 0) return { groups, ambiguous };
   const typed: QueryParam[] = query
     .filter((p) => retyped.has(p.name))
     .map((p) => ({ name: p.name, value: p.value.split(',').map(typedPiece).join(',') }));
-  return { groups, typed: { discardParams: [...retyped], addParams: typed } };
+  return { groups, ambiguous, typed: { discardParams: [...retyped], addParams: typed } };
 }
 
 /**
@@ -79,7 +84,9 @@ export function confinedTo(
   query: readonly QueryParam[],
   patients: PatientSet,
   what = 'The search',
-): { readonly canAccess: true; readonly typed?: RequestMutation } | DeniedDecision {
+):
+  | { readonly canAccess: true; readonly typed?: RequestMutation; readonly ambiguous: boolean }
+  | DeniedDecision {
   if (!inPatientCompartment(type)) {
     return denied(
       `${type} resources belong to no patient's compartment, so ${patients.description} cannot reach them`,
@@ -94,7 +101,8 @@ export function confinedTo(
     return denied(`${what} of ${type} must name a patient with one of ${params}`, 400);
   }
   if (named.groups.some((group) => group.ids.every((id) => patients.has(id)))) {
-    return named.typed ? { canAccess: true, typed: named.typed } : { canAccess: true };
+    const ambiguous = named.ambiguous;
+    return named.typed ? { canAccess: true, typed: named.typed, ambiguous } : { canAccess: true, ambiguous };
   }
   const outside = [...new Set(named.groups.flatMap((g) => g.ids.filter((id) => !patients.has(id))))].map(
     (id) => `Patient/${id}`,

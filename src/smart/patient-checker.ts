@@ -84,6 +84,8 @@ class PatientChecker implements AccessChecker {
   }
 
   private async one(req: FhirRequest, entry?: EntryContext): Promise<AccessDecision> {
+    const noScope = this.scopes.coarse(req);
+    if (noScope) return noScope;
     const compartment = await this.compartment.decide(req, entry);
     if (!compartment.canAccess) return compartment;
     const scoped = await this.scopes.decide(req);

@@ -59,6 +59,17 @@ export class ScopeAccess {
     private readonly limits: PatchLimits,
   ) {}
 
+  /** The letter check alone, before anything is read: a denial, or undefined when a scope may grant. */
+  coarse(req: FhirRequest): DeniedDecision | undefined {
+    const type = req.resourceType;
+    const letter = letterOf(req);
+    if (type === undefined || letter === undefined) return undefined;
+    const grant = this.grant(letter, type);
+    return !grant.unconstrained && grant.criteria.length === 0
+      ? this.noScope(letter, type, grant)
+      : undefined;
+  }
+
   async decide(req: FhirRequest): Promise<AccessDecision> {
     const type = req.resourceType;
     const letter = letterOf(req);

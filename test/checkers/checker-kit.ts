@@ -76,6 +76,15 @@ export function seedData(): Resource[] {
     }),
     observation('obs-other-only', PATIENT_NON_AUTHORIZED, category('laboratory')),
     observation('obs-bundle-1', PATIENT_IN_BUNDLE_1, category('laboratory')),
+    observation('obs-auth-qty', PATIENT_AUTHORIZED, {
+      ...category('survey'),
+      subject: { reference: `Patient/${PATIENT_AUTHORIZED}`, display: 'Authorized' },
+      valueQuantity: { value: 10 },
+    }),
+    observation('obs-auth-qty-2', PATIENT_AUTHORIZED, {
+      ...category('survey'),
+      valueQuantity: { value: 12 },
+    }),
     encounter('enc-auth', PATIENT_AUTHORIZED),
     encounter('enc-bundle-1', PATIENT_IN_BUNDLE_1),
     encounter('enc-bundle-2', PATIENT_IN_BUNDLE_2),
