@@ -8,7 +8,7 @@
 import type { Encounter, List, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
 import { bearer, type RawResponse, send } from '../support/http.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { type Stack, type StackOptions, startStack } from '../support/stack.js';
 
 export const PATIENT_AUTHORIZED = 'be92a43f-de46-affa-b131-bbf9eea51140';
 export const PATIENT_NON_AUTHORIZED = 'patient-non-authorized';
@@ -124,12 +124,18 @@ export interface CheckerStack {
 
 export async function startCheckerStack(
   checkers: string,
-  options: { env?: Record<string, string>; seed?: Resource[]; paging?: 'offset' | 'hapi' } = {},
+  options: {
+    env?: Record<string, string>;
+    seed?: Resource[];
+    paging?: 'offset' | 'hapi';
+    logger?: StackOptions['logger'];
+  } = {},
 ): Promise<CheckerStack> {
   const fhir = await startFhirServer({ seed: options.seed ?? seedData(), paging: options.paging ?? 'hapi' });
   const stack = await startStack({
     env: { ACCESS_CHECKER: checkers, RUN_MODE: 'PROD', ...options.env },
     fhir,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   return {
     stack,
