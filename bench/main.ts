@@ -18,6 +18,7 @@ import { summarizeProfiles } from './profile-summary.js';
 import { renderMarkdown } from './report.js';
 import type { BenchResults } from './results.js';
 import {
+  bareNodeRow,
   directRow,
   nginxRow,
   openSrpSyncRows,
@@ -66,6 +67,7 @@ async function proxyRows(results: BenchResults, plan: Plan, issuer: Awaited<Retu
   try {
     await directRow(ctx, token);
     await nginxRow(ctx, token);
+    await bareNodeRow(ctx, token);
     await permissiveRow(ctx, token);
     await openSrpSyncRows(ctx);
     await postProcessedRow(ctx, token);

@@ -12,12 +12,20 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-function proxyCells(row: ProxyRow, direct: ProxyRow | undefined, nginx: ProxyRow | undefined): string[] {
+/** CPU per request of `row` as a multiple of `reference`'s, measured in the same run. */
+function cpuRatio(row: ProxyRow, reference: ProxyRow | undefined): string {
+  return row.cpu && reference?.cpu && row !== reference
+    ? `${(row.cpu.usPerRequest / reference.cpu.usPerRequest).toFixed(2)}x`
+    : '–';
+}
+
+function proxyCells(
+  row: ProxyRow,
+  direct: ProxyRow | undefined,
+  nginx: ProxyRow | undefined,
+  bareNode: ProxyRow | undefined,
+): string[] {
   const addedUs = direct ? (row.latencyC1.p50Ms - direct.latencyC1.p50Ms) * 1000 : undefined;
-  const vsNginx =
-    row.cpu && nginx?.cpu && row !== nginx
-      ? `${(row.cpu.usPerRequest / nginx.cpu.usPerRequest).toFixed(2)}x`
-      : '–';
   return [
     int(row.throughput.rps),
     `${ms(row.throughput.p50Ms)} / ${ms(row.throughput.p99Ms)}`,
@@ -26,7 +34,8 @@ function proxyCells(row: ProxyRow, direct: ProxyRow | undefined, nginx: ProxyRow
     row === direct ? '–' : `${addedUs !== undefined && addedUs >= 0 ? '+' : ''}${int(addedUs)}`,
     int(row.cpu?.usPerRequest),
     int(row.cpuLarge?.usPerRequest),
-    vsNginx,
+    cpuRatio(row, nginx),
+    cpuRatio(row, bareNode),
     row.peakRssMb === undefined ? '–' : row.peakRssMb.toFixed(0),
   ];
 }
@@ -34,9 +43,10 @@ function proxyCells(row: ProxyRow, direct: ProxyRow | undefined, nginx: ProxyRow
 function mainTable(results: BenchResults): string {
   const direct = measuredRow(results, ROW.direct);
   const nginx = measuredRow(results, ROW.nginx);
+  const bareNode = measuredRow(results, ROW.bareNode);
   const rows = results.rows.map((outcome) => {
-    if ('missing' in outcome) return [outcome.missing.name, outcome.missing.reason, ...Array(8).fill('')];
-    const cells = proxyCells(outcome.measured, direct, nginx);
+    if ('missing' in outcome) return [outcome.missing.name, outcome.missing.reason, ...Array(9).fill('')];
+    const cells = proxyCells(outcome.measured, direct, nginx, bareNode);
     const problems = outcome.measured.problems.length > 0 ? ` (${outcome.measured.problems.join('; ')})` : '';
     return [`${outcome.measured.name}${problems}`, ...cells];
   });
@@ -52,6 +62,7 @@ function mainTable(results: BenchResults): string {
       `CPU µs/req, 5 KB @${p.cpuRate}/s`,
       `CPU µs/req, 50 KB @${p.largeCpuRate}/s`,
       'CPU vs nginx',
+      'CPU vs bare Node',
       'peak RSS MB',
     ],
     rows,
@@ -66,7 +77,7 @@ function memoryTable(results: BenchResults): string {
     rows.push([
       `RSS at c=${underLoad.connections} (permissive, 50 KB Bundles, ${int(underLoad.rps)} req/s)`,
       `peak ${underLoad.rssPeakMb.toFixed(0)} MB (before ${underLoad.rssBeforeMb.toFixed(0)} MB)`,
-      '≤ 150 MB',
+      '≤ 120 MB',
     ]);
   }
   if (streaming) {
@@ -124,7 +135,7 @@ function targetsTable(results: BenchResults): string {
     t.measured,
     t.met === undefined ? '–' : t.met ? 'met' : '**missed**',
   ]);
-  return table(['Target (issue 4)', 'Measured', ''], rows);
+  return table(['Target (issue 13)', 'Measured', ''], rows);
 }
 
 function syncTrafficLines(results: BenchResults): string[] {

@@ -47,6 +47,7 @@ export interface BenchResults {
 export const ROW = {
   direct: 'direct (no proxy)',
   nginx: 'nginx, 1 worker, upstream keep-alive',
+  bareNode: 'bare Node proxy (node:http + undici, no auth)',
   permissive: 'gateway, permissive (pass-through)',
   syncTree: 'gateway, OpenSRP sync, whole 1,000-Location tree',
   syncFacility: 'gateway, OpenSRP sync, one facility (11 Locations)',

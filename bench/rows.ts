@@ -1,9 +1,11 @@
 import type { LocalIssuer } from '../test/support/issuer.js';
+import { builtEntry } from './build.js';
 import { type GatewayChild, startGateway, type startUpstream } from './gateways.js';
 import { measureRssUnderLoad, measureStreaming } from './memory.js';
 import { findOrInstallNginx, startNginx } from './nginx.js';
 import { OPENSRP_CHECKER, openSrpAvailable, openSrpTokens } from './opensrp-setup.js';
 import type { Plan } from './plan.js';
+import { startNodeChild } from './processes.js';
 import { measureProxyRow, type ProxyTarget } from './proxy-row.js';
 import { type BenchResults, ROW } from './results.js';
 
@@ -64,6 +66,24 @@ export async function nginxRow(ctx: RowContext, token: string): Promise<void> {
     await measure(ctx, { name: ROW.nginx, fhirBase: nginx.url, headers: bearer(token), pids: nginx.pids });
   } finally {
     await nginx.stop();
+  }
+}
+
+/** The floor of this design: node:http and a pooled undici client, nothing else (bare-proxy-process.ts). */
+export async function bareNodeRow(ctx: RowContext, token: string): Promise<void> {
+  const proxy = await startNodeChild(builtEntry('bare-proxy-process.ts'), {
+    UPSTREAM: new URL(ctx.upstream.url).origin,
+  });
+  try {
+    await measure(ctx, {
+      name: ROW.bareNode,
+      fhirBase: `${proxy.url}${new URL(ctx.upstream.url).pathname}`,
+      headers: bearer(token),
+      pids: [proxy.pid],
+      jit: true,
+    });
+  } finally {
+    await proxy.stop();
   }
 }
 

@@ -10,10 +10,11 @@ export interface TargetCheck {
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
 
-function cpuRatio(results: BenchResults, row: string): number | undefined {
+/** CPU per request of `row` as a multiple of `reference`'s, both measured in this run. */
+function cpuRatio(results: BenchResults, row: string, reference: string): number | undefined {
   return ratio(
     measuredRow(results, row)?.cpu?.usPerRequest,
-    measuredRow(results, ROW.nginx)?.cpu?.usPerRequest,
+    measuredRow(results, reference)?.cpu?.usPerRequest,
   );
 }
 
@@ -27,35 +28,41 @@ function check(
   return { target, measured: format(value), met: value <= limit };
 }
 
-/** The targets of issue 4, each with the measured value and whether it is met. */
+/** The targets of issue 13 (and issue 4's lookup bounds), each with the measured value and whether it is met. */
 export function evaluateTargets(results: BenchResults): TargetCheck[] {
-  const times = (v: number) => `${v.toFixed(2)}x nginx`;
+  const times = (of: string) => (v: number) => `${v.toFixed(2)}x ${of}`;
   const direct = measuredRow(results, ROW.direct)?.latencyC1.p50Ms;
   const permissive = measuredRow(results, ROW.permissive)?.latencyC1.p50Ms;
   const checks: TargetCheck[] = [
     check(
-      'Pass-through: gateway CPU per request ≤ 3.5x nginx',
-      cpuRatio(results, ROW.permissive),
-      3.5,
-      times,
+      'Pass-through: gateway CPU per request ≤ 1.3x the bare Node proxy',
+      cpuRatio(results, ROW.permissive, ROW.bareNode),
+      1.3,
+      times('bare Node'),
     ),
     check(
-      'Pass-through: added p50 latency ≤ 0.5 ms at c=1',
+      'OpenSRP sync, warm, one facility: CPU per request ≤ 1.15x pass-through',
+      cpuRatio(results, ROW.syncFacility, ROW.permissive),
+      1.15,
+      times('pass-through'),
+    ),
+    check(
+      'OpenSRP sync, warm, whole tree (1,000 Locations): CPU per request ≤ 2x pass-through',
+      cpuRatio(results, ROW.syncTree, ROW.permissive),
+      2,
+      times('pass-through'),
+    ),
+    check(
+      'Post-processed (buffered and filtered) Bundle: CPU per request ≤ 1.5x pass-through',
+      cpuRatio(results, ROW.postProcessed, ROW.permissive),
+      1.5,
+      times('pass-through'),
+    ),
+    check(
+      'Pass-through: added p50 latency ≤ 150 µs at c=1',
       direct !== undefined && permissive !== undefined ? permissive - direct : undefined,
-      0.5,
+      0.15,
       (v) => `+${(v * 1000).toFixed(0)} µs`,
-    ),
-    check(
-      'OpenSRP sync, warm: CPU per request ≤ 4x nginx (whole tree)',
-      cpuRatio(results, ROW.syncTree),
-      4,
-      times,
-    ),
-    check(
-      'OpenSRP sync, warm: CPU per request ≤ 4x nginx (one facility)',
-      cpuRatio(results, ROW.syncFacility),
-      4,
-      times,
     ),
   ];
   const traffic = Object.values(results.syncTraffic);
@@ -70,9 +77,9 @@ export function evaluateTargets(results: BenchResults): TargetCheck[] {
   );
   checks.push(
     check(
-      'RSS ≤ 150 MB at concurrency 100',
+      'RSS ≤ 120 MB at concurrency 100',
       results.memory.underLoad?.rssPeakMb,
-      150,
+      120,
       (v) => `${v.toFixed(0)} MB`,
     ),
     check(
