@@ -198,3 +198,12 @@ export function reason(response: RawResponse): string {
     return response.text;
   }
 }
+
+/** A JSON Patch as a transaction carries it: a Binary with base64 data (http.html#patch). */
+export function jsonPatchBinary(ops: unknown[]): Record<string, unknown> {
+  return {
+    resourceType: 'Binary',
+    contentType: JSON_PATCH,
+    data: Buffer.from(JSON.stringify(ops)).toString('base64'),
+  };
+}

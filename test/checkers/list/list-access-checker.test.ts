@@ -10,6 +10,7 @@ import {
   type CheckerStack,
   entryIds,
   JSON_PATCH,
+  jsonPatchBinary,
   observation,
   PATIENT_AUTHORIZED,
   PATIENT_IN_BUNDLE_1,
@@ -19,7 +20,6 @@ import {
   startCheckerStack,
   TEST_LIST_ID,
 } from '../checker-kit.js';
-import { jsonPatchBinary } from '../patient/patient-access-checker.test.js';
 
 describe('ListAccessCheckerTest', () => {
   let s: CheckerStack;

@@ -8,6 +8,7 @@ import { transaction } from '../access-checker-test-base.js';
 import {
   type CheckerStack,
   JSON_PATCH,
+  jsonPatchBinary,
   observation,
   PATIENT_AUTHORIZED,
   PATIENT_IN_BUNDLE_1,
@@ -215,11 +216,3 @@ describe('PatientAccessCheckerTest', () => {
     assert.equal(response.status, 200);
   });
 });
-
-export function jsonPatchBinary(ops: unknown[]): Record<string, unknown> {
-  return {
-    resourceType: 'Binary',
-    contentType: JSON_PATCH,
-    data: Buffer.from(JSON.stringify(ops)).toString('base64'),
-  };
-}
