@@ -15,7 +15,17 @@ export function memoOnRequest<T>(req: object, key: symbol, compute: () => T): T 
   let value = held[key];
   if (value === undefined) {
     value = compute();
-    Object.defineProperty(req, key, { value, writable: false, enumerable: false, configurable: false });
+    MEMO.value = value;
+    Object.defineProperty(req, key, MEMO);
+    MEMO.value = undefined;
   }
   return value;
 }
+
+/** One descriptor for every memo (non-enumerable, fixed), its `value` set for each definition. */
+const MEMO: PropertyDescriptor = {
+  value: undefined,
+  writable: false,
+  enumerable: false,
+  configurable: false,
+};

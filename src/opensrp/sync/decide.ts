@@ -134,8 +134,10 @@ function conditionalCreate(
 function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility): AccessDecision {
   const { scope } = visibility;
   if (scope.ids.size === 0) return notConfigured(visibility);
-  // Included resources are held to the scope by the answer check (the decision's `visible`).
-  return grant(req, deps, narrowedTagParams(req.query, scope), undefined);
+  // Included resources are held to the scope by the answer check, through `visible`: set here from
+  // the scope already at hand, so sync/index.ts need not look it up again.
+  const decision = grant(req, deps, narrowedTagParams(req.query, scope), undefined);
+  return { ...decision, visible: visibility.predicate };
 }
 
 function notConfigured({ scope }: Visibility): DeniedDecision {
