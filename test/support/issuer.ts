@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuthorizationCodes } from './issuer-authorize.js';
 import {
   createSigningKey,
   DEFAULT_CLIENT_ID,
@@ -36,6 +37,12 @@ export interface IssuerOptions {
   realm?: string;
   /** username -> extra claims put in that user's tokens. */
   users?: Record<string, Record<string, unknown>>;
+  /**
+   * Serves the authorization-code flow (PKCE S256) and approves this user at the authorize
+   * endpoint without a login page; a `patient_id` claim of the user is returned as the SMART
+   * `patient` launch context in the token response.
+   */
+  authorizeAs?: string;
 }
 
 export interface LocalIssuer {
@@ -61,6 +68,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
   let keys: SigningKey[] = [await createSigningKey()];
   let mode: IssuerMode = 'jwks';
   const servedPaths: string[] = [];
+  const codes = new AuthorizationCodes();
   let issuerUrl = '';
 
   const currentKey = (): SigningKey => keys[keys.length - 1]!;
@@ -89,7 +97,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
       jwks_uri: `${oidc}/certs`,
       frontchannel_logout_supported: true,
       // Only the grant the token endpoint serves (issue 9: client_credentials was advertised and refused).
-      grant_types_supported: ['password'],
+      grant_types_supported: options.authorizeAs ? ['password', 'authorization_code'] : ['password'],
       response_types_supported: ['code', 'none', 'id_token', 'token', 'id_token token', 'code id_token'],
       token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
       id_token_signing_alg_values_supported: ['RS256'],
@@ -109,7 +117,12 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
   });
 
   const issueToken = async (form: URLSearchParams): Promise<[number, unknown]> => {
-    if (form.get('grant_type') !== 'password') {
+    if (form.get('grant_type') === 'authorization_code' && options.authorizeAs) {
+      const redeemed = codes.redeem(form);
+      if ('error' in redeemed) return [400, { error: redeemed.error }];
+      form.set('username', redeemed.username);
+      form.set('scope', redeemed.scope);
+    } else if (form.get('grant_type') !== 'password') {
       return [400, { error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' }];
     }
     const username = form.get('username') ?? '';
@@ -126,9 +139,16 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
       ...extraClaims,
     };
     const accessToken = await sign(claims);
+    const patient = form.get('grant_type') === 'authorization_code' ? extraClaims.patient_id : undefined;
     return [
       200,
-      { access_token: accessToken, token_type: 'Bearer', expires_in: DEFAULT_TOKEN_LIFETIME_SECONDS, scope },
+      {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: DEFAULT_TOKEN_LIFETIME_SECONDS,
+        scope,
+        ...(typeof patient === 'string' ? { patient } : {}),
+      },
     ];
   };
 
@@ -147,8 +167,16 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<LocalIss
   };
 
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://issuer.invalid').pathname;
+    const url = new URL(req.url ?? '/', 'http://issuer.invalid');
+    const path = url.pathname;
     servedPaths.push(path);
+    if (options.authorizeAs && mode !== 'down' && path === `${realmPath}/protocol/openid-connect/auth`) {
+      const answer = codes.authorize(url.searchParams, options.authorizeAs);
+      if ('error' in answer) return sendJson(res, 400, answer);
+      res.writeHead(302, { location: answer.location });
+      res.end();
+      return;
+    }
     route(req, path).then(
       ([status, body]) => sendJson(res, status, body),
       () => sendJson(res, 500, { error: 'server_error' }),
