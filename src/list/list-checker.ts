@@ -146,6 +146,13 @@ class ListChecker implements AccessChecker {
     if (req.interaction === 'search-type' || req.interaction === 'search-compartment') {
       return denied('Searching Lists is not supported for list-based access; read your List by id');
     }
+    // The FHIR server picks a conditional write's target by a search, whose match may be the access
+    // List itself (when a member is its subject or source): write other Lists by id.
+    if (req.conditional && req.interaction !== 'create') {
+      return denied(
+        `A conditional ${req.interaction} of a List could change List/${this.listId}, the list that grants your access; write Lists by id`,
+      );
+    }
     const body = req.body === undefined ? undefined : (req.body.json() as { id?: unknown } | null);
     if (body?.id === this.listId) {
       return denied(`List/${this.listId} is the list that grants your access; it cannot be overwritten`);
