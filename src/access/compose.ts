@@ -1,3 +1,4 @@
+import { jsonBody } from '../fhir/body.js';
 import type { FhirRequest } from '../fhir/request.js';
 import type {
   AccessChecker,
@@ -10,17 +11,22 @@ import type {
 /**
  * Several checkers named in ACCESS_CHECKER act as one: every checker must grant (the first denial
  * wins), mutations apply in order, post-processing steps run in order, each on the previous
- * step's output, and a resource is visible only when it is visible to every checker.
+ * step's output, and a resource is visible only when it is visible to every checker. A checker
+ * that rewrites the body (a Bundle whose entries it narrowed) hands the rewritten body to the
+ * next ones, so the body finally sent carries every checker's narrowing, not only the last one's.
  */
 export function composeCheckers(checkers: readonly AccessChecker[]): AccessChecker {
   if (checkers.length === 1) return checkers[0]!;
   return {
     async checkAccess(req: FhirRequest): Promise<AccessDecision> {
       const decisions: GrantedDecision[] = [];
+      let current = req;
       for (const checker of checkers) {
-        const decision = await checker.checkAccess(req);
+        const decision = await checker.checkAccess(current);
         if (!decision.canAccess) return decision;
         decisions.push(decision);
+        const body = decision.mutation?.replaceBody;
+        if (body !== undefined) current = { ...current, body: jsonBody(body) };
       }
       return combineGranted(decisions);
     },
