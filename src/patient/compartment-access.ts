@@ -132,6 +132,14 @@ export class CompartmentAccess {
     if (!inPatientCompartment(req.resourceType!)) {
       return denied(`${req.resourceType} resources are not in a patient's compartment`);
     }
+    if (req.resourceType === 'Patient') {
+      // The FHIR server's compartment holds the Patients that link to the owner (R4 `link`), which
+      // a Patient search by _id does not return.
+      return denied(
+        `Patient/${owner.id}/Patient returns the patients linked to it; read Patient/${owner.id} or search Patient?_id=`,
+        400,
+      );
+    }
     return this.grant();
   }
 
