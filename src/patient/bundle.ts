@@ -7,7 +7,7 @@
  */
 import { type AccessDecision, denied } from '../access/contract.js';
 import { bundleEntries } from '../fhir/bundle-entry.js';
-import { GatewayError } from '../fhir/errors.js';
+import { badRequest, GatewayError } from '../fhir/errors.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { bundleDecision } from '../opensrp/sync/bundle.js';
 import type { EntryContext } from './compartment-access.js';
@@ -28,16 +28,25 @@ export async function bundleAccess(
   return bundleDecision(req, (entry) => decideEntry(entry, context));
 }
 
-/** fullUrl → what the entry stands for: `Patient/<id>`, NEW_PATIENT, or `Type/id`. */
+/**
+ * Placeholder fullUrl → what the entry stands for: `Patient/<id>`, NEW_PATIENT, or `Type/id`. Only
+ * `urn:uuid:`/`urn:oid:` fullUrls are placeholders the FHIR server replaces (bundle.html#references);
+ * any other reference, even one equal to some entry's fullUrl (`Patient/<other>` on an entry that
+ * writes `Patient/<me>`), is judged as written. A placeholder named twice is refused: which entry it
+ * stands for would be the server's guess.
+ */
 function entryTargets(entries: readonly unknown[]): Map<string, string> {
   const targets = new Map<string, string>();
+  const seen = new Set<string>();
   for (const entry of entries) {
     const { fullUrl, request, resource } = (entry ?? {}) as {
       fullUrl?: unknown;
       request?: { method?: unknown; url?: unknown };
       resource?: { resourceType?: unknown; id?: unknown };
     };
-    if (typeof fullUrl !== 'string' || fullUrl === '') continue;
+    if (typeof fullUrl !== 'string' || !/^urn:(uuid|oid):/.test(fullUrl)) continue;
+    if (seen.has(fullUrl)) throw badRequest(`The fullUrl ${fullUrl} names two entries of the Bundle`);
+    seen.add(fullUrl);
     const type = typeof resource?.resourceType === 'string' ? resource.resourceType : undefined;
     const url = typeof request?.url === 'string' ? request.url.replace(/^\//, '') : '';
     if (request?.method === 'POST' && type === 'Patient') targets.set(fullUrl, NEW_PATIENT);
