@@ -11,7 +11,10 @@ import {
   type AccessChecker,
   type AccessCheckerFactory,
   type AccessDecision,
+  type DeniedDecision,
   denied,
+  type FhirClient,
+  type FhirResource,
   type GatewayContext,
 } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -19,6 +22,7 @@ import { bundleAccess } from '../patient/bundle.js';
 import { CompartmentAccess, type EntryContext } from '../patient/compartment-access.js';
 import { ensureSearchParameters, inPatientCompartment } from '../patient/definitions.js';
 import { idClaim, patientAccessSettings } from '../patient/settings.js';
+import { storedVersion } from '../patient/stored.js';
 import { ScopeAccess } from './scope-access.js';
 import { parseScopes } from './scopes.js';
 
@@ -64,7 +68,7 @@ export const patientChecker: AccessCheckerFactory = {
       createsPatients: false,
       deletesPatients: false,
     });
-    return new PatientChecker(compartment, scopeAccess(token.claims.scope, ctx));
+    return new PatientChecker(compartment, scopeAccess(token.claims.scope, ctx), ctx.fhirClient);
   },
 };
 
@@ -72,6 +76,7 @@ class PatientChecker implements AccessChecker {
   constructor(
     private readonly compartment: CompartmentAccess,
     private readonly scopes: ScopeAccess,
+    private readonly fhir: FhirClient,
   ) {}
 
   async checkAccess(req: FhirRequest): Promise<AccessDecision> {
@@ -86,11 +91,30 @@ class PatientChecker implements AccessChecker {
   private async one(req: FhirRequest, entry?: EntryContext): Promise<AccessDecision> {
     const noScope = this.scopes.coarse(req);
     if (noScope) return noScope;
+    const hidden = await this.hiddenTarget(req);
+    if (hidden) return hidden;
     const compartment = await this.compartment.decide(req, entry);
     if (!compartment.canAccess) return compartment;
     const scoped = await this.scopes.decide(req);
     if (!scoped.canAccess) return scoped;
     return composeCheckers([fixed(compartment), fixed(scoped)]).checkAccess(req);
+  }
+
+  /**
+   * Out of scope looks missing (docs/security.md, 5): a PATCH or DELETE of a resource the caller
+   * cannot read, because it is outside the compartment or outside every read criterion, answers
+   * 404 as for a missing id, before either half could answer differently (403 for a patch that
+   * leaves the compartment, or for a stored version outside the u/d criteria).
+   */
+  private async hiddenTarget(req: FhirRequest): Promise<DeniedDecision | undefined> {
+    if ((req.interaction !== 'patch' && req.interaction !== 'delete') || req.conditional) return undefined;
+    const type = req.resourceType!;
+    if (type === 'Patient' || !inPatientCompartment(type)) return undefined; // decided without a read
+    const stored = await storedVersion(req, this.fhir);
+    if (stored.state !== 'present') return undefined;
+    const resource = stored.resource as FhirResource;
+    if (this.compartment.visible(resource) && this.scopes.readable(resource)) return undefined;
+    return denied(`Resource ${type}/${req.id} is not known`, 404);
   }
 }
 

@@ -59,15 +59,36 @@ export class ScopeAccess {
     private readonly limits: PatchLimits,
   ) {}
 
-  /** The letter check alone, before anything is read: a denial, or undefined when a scope may grant. */
+  /**
+   * The checks made before anything is read: the letter, and the conditional requests whose
+   * outcome would tell whether a resource the read criteria hide matches their search (RT5, RT6).
+   * A denial, or undefined when a scope may grant.
+   */
   coarse(req: FhirRequest): DeniedDecision | undefined {
     const type = req.resourceType;
     const letter = letterOf(req);
     if (type === undefined || letter === undefined) return undefined;
     const grant = this.grant(letter, type);
-    return !grant.unconstrained && grant.criteria.length === 0
-      ? this.noScope(letter, type, grant)
-      : undefined;
+    if (!grant.unconstrained && grant.criteria.length === 0) return this.noScope(letter, type, grant);
+    if (req.interaction === 'create' && req.headers['if-none-exist'] !== undefined) {
+      if (!this.grant('r', type).unconstrained) {
+        return denied(
+          `A conditional create of ${type} tells whether a match exists; it needs a read (r) scope of ${type} without criteria. Create it without If-None-Exist`,
+        );
+      }
+    }
+    if (req.interaction === 'patch' && req.conditional && !grant.unconstrained) {
+      return denied(
+        `A conditional patch of ${type} cannot be held to the criteria of the update (u) scopes (${describe(grant.criteria)}) without telling which resource matched; patch it by id`,
+      );
+    }
+    return undefined;
+  }
+
+  /** True when a scope grants reading `resource` (its type, and the criteria of an `r` scope). */
+  readable(resource: FhirResource): boolean {
+    const grant = this.grant('r', resource.resourceType);
+    return grant.unconstrained || matchesAny(resource, grant.criteria);
   }
 
   async decide(req: FhirRequest): Promise<AccessDecision> {
