@@ -53,7 +53,7 @@ export const ASSIGNMENT = new Set([
 const CONTAINER_BUNDLES = new Set(['searchset', 'history', 'batch-response', 'transaction-response']);
 
 type Json = Record<string, unknown>;
-type AnyResource = Json & { resourceType: string; id?: string };
+export type AnyResource = Json & { resourceType: string; id?: string };
 
 /** The repository of the local FHIR server, read directly (not through the gateway). */
 export class RepoView {
@@ -218,9 +218,18 @@ const isContainer = (r: AnyResource): boolean =>
  * `Bundle/<id>`) rather than an operation's output.
  */
 export function leaksIn(caller: Caller, body: unknown, storedTop: boolean): string[] {
+  return leaksWith((resource) => hiddenBecause(caller, resource), body, storedTop);
+}
+
+/** As `leaksIn`, with the reason a resource is hidden given by `hidden` (undefined: visible). */
+export function leaksWith(
+  hidden: (resource: AnyResource) => string | undefined,
+  body: unknown,
+  storedTop: boolean,
+): string[] {
   const leaks: string[] = [];
   const judge = (resource: AnyResource) => {
-    const why = hiddenBecause(caller, resource);
+    const why = hidden(resource);
     if (why) leaks.push(`${resource.resourceType}/${resource.id ?? '?'}: ${why}`);
   };
   const walk = (value: unknown, top: boolean): void => {
@@ -282,18 +291,27 @@ export function xmlAsJson(text: string): unknown {
           !Array.isArray(children)
         )
           continue;
-        out[key] = children.map((child) => convertChildren(child as Json));
+        out[key] = primitive(children) ?? children.map((child) => convertChildren(child as Json));
       }
       return out;
     }
     return convertChildren(el);
+  };
+  // `<status value="final"/>` is "final" (and several such elements an array of strings).
+  const primitive = (children: unknown[]): unknown => {
+    const values = children.map((child) => {
+      const keys = Object.keys(child as Json);
+      return keys.length === 1 && keys[0] === '@value' ? (child as Json)['@value'] : undefined;
+    });
+    if (values.some((v) => v === undefined)) return undefined;
+    return values.length === 1 ? values[0] : values;
   };
   const convertChildren = (el: Json): unknown => {
     if (typeof el !== 'object' || el === null) return el;
     const out: Json = {};
     for (const [key, children] of Object.entries(el)) {
       if (key.startsWith('@') || !Array.isArray(children)) continue;
-      const converted = children.map((child) => convert(key, child as Json));
+      const converted = primitive(children) ?? children.map((child) => convert(key, child as Json));
       // A `<resource>` wraps one resource element.
       out[key] = converted;
     }
@@ -325,6 +343,8 @@ export interface Forwarded {
 /** What the oracle knows of the stored data before the request (for writes). */
 export interface Before {
   stored(type: string, id: string): AnyResource | undefined;
+  /** True when `Type/id` has a history but no current version (a PUT would bring it back). */
+  deleted(type: string, id: string): boolean;
 }
 
 /** Why a forwarded request was not authorized for the caller, or [] when it was. */
@@ -351,29 +371,10 @@ export function forwardProblems(
     return problems;
   }
   if (segments.length === 0 && fwd.method === 'POST') {
-    let bundle: Json;
-    try {
-      bundle = JSON.parse(fwd.body) as Json;
-    } catch {
-      return [`POST base: a body that is not JSON reached the backend`];
-    }
-    for (const [index, entry] of ((bundle['entry'] as Json[] | undefined) ?? []).entries()) {
-      const request = entry?.['request'] as { method?: string; url?: string } | undefined;
-      const url = request?.url ?? '';
-      const [path, search] = url.split('?');
-      const sub: Forwarded = {
-        method: request?.method ?? 'GET',
-        path: path ?? '',
-        query: new URLSearchParams(search ?? ''),
-        headers: {
-          ...((entry?.['request'] as Json | undefined)?.['ifNoneExist'] !== undefined
-            ? { 'if-none-exist': String((entry['request'] as Json)['ifNoneExist']) }
-            : {}),
-        },
-        body: entry?.['resource'] === undefined ? '' : JSON.stringify(entry['resource']),
-      };
+    const entries = bundleEntriesOf(fwd);
+    if (typeof entries === 'string') return [entries];
+    for (const [index, sub] of entries.entries())
       for (const p of forwardProblems(caller, sub, before, pageOwner)) problems.push(`entry ${index}: ${p}`);
-    }
     return problems;
   }
 
@@ -471,25 +472,59 @@ export function forwardProblems(
         ),
       );
   }
-  if (!read && op === undefined && (fwd.method === 'POST' || fwd.method === 'PUT') && fwd.body !== '') {
-    try {
-      const body = JSON.parse(fwd.body) as Json;
-      if (body['resourceType'] !== type) say(`a ${String(body['resourceType'])} body written as ${type}`);
-      if (
-        fwd.method === 'PUT' &&
-        segments[1] !== undefined &&
-        body['id'] !== undefined &&
-        body['id'] !== segments[1]
-      )
-        say(`a body with id ${String(body['id'])} written to ${type}/${segments[1]}`);
-    } catch {
-      // Not JSON (XML bodies are not generated for writes).
-    }
+  if (!read && op === undefined) for (const p of bodyIdentityProblems(fwd, segments)) say(p);
+  return problems;
+}
+
+/** A create or update body must be the resource its URL names, with the URL's id. */
+export function bodyIdentityProblems(fwd: Forwarded, segments: readonly string[]): string[] {
+  if ((fwd.method !== 'POST' && fwd.method !== 'PUT') || fwd.body === '') return [];
+  const type = segments[0];
+  const problems: string[] = [];
+  try {
+    const body = JSON.parse(fwd.body) as Json;
+    if (body['resourceType'] !== type)
+      problems.push(`a ${String(body['resourceType'])} body written as ${type}`);
+    if (
+      fwd.method === 'PUT' &&
+      segments[1] !== undefined &&
+      body['id'] !== undefined &&
+      body['id'] !== segments[1]
+    )
+      problems.push(`a body with id ${String(body['id'])} written to ${type}/${segments[1]}`);
+  } catch {
+    // Not JSON (XML bodies are not generated for writes).
   }
   return problems;
 }
 
-function joinParam(name: string): boolean {
+/** The entries of a Bundle POSTed to the base, each as the request it stands for. */
+export function bundleEntriesOf(fwd: Forwarded): Forwarded[] | string {
+  let bundle: Json;
+  try {
+    bundle = JSON.parse(fwd.body) as Json;
+  } catch {
+    return 'POST base: a body that is not JSON reached the backend';
+  }
+  return ((bundle['entry'] as Json[] | undefined) ?? []).map((entry): Forwarded => {
+    const request = entry?.['request'] as
+      | { method?: string; url?: string; ifNoneExist?: unknown }
+      | undefined;
+    const [path, search] = (request?.url ?? '').split('?');
+    return {
+      method: request?.method ?? 'GET',
+      path: path ?? '',
+      query: new URLSearchParams(search ?? ''),
+      headers:
+        request?.ifNoneExist !== undefined
+          ? { 'if-none-exist': String(request.ifNoneExist) }
+          : ({} as Record<string, string>),
+      body: entry?.['resource'] === undefined ? '' : JSON.stringify(entry['resource']),
+    };
+  });
+}
+
+export function joinParam(name: string): boolean {
   return /^_(rev)?include|^_has|^_contained|^_filter|^_query|\./.test(name);
 }
 
@@ -584,7 +619,7 @@ function carriesSyncTag(resource: unknown): boolean {
   );
 }
 
-function parsePatch(fwd: Forwarded): unknown {
+export function parsePatch(fwd: Forwarded): unknown {
   const body = JSON.parse(fwd.body) as unknown;
   // A Bundle entry carries a JSON Patch as a Binary (the Android FHIR engine's way).
   if ((body as Json)?.['resourceType'] === 'Binary') {

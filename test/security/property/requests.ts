@@ -8,6 +8,8 @@ import { TAG_SYSTEMS } from '../../support/opensrp-dataset.js';
 import { APP_ID, OTHER_TAG_SYSTEM, type World } from './world.js';
 
 const LOC = TAG_SYSTEMS.location;
+export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
+export const CONDITION_CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
 
 /** A param as a template: `{Type}` → an id of that type, `{ref:Type}` → `Type/<id>`, `{loc}` → a Location id. */
 export type ParamSpec = readonly [name: string, template: string, n: number];
@@ -88,11 +90,14 @@ export type Spec =
       user: number;
       type: string;
       target: Target;
-      op: 'retag' | 'addtag' | 'gender' | 'removemeta' | 'id';
+      op: PatchOp;
       tag: TagPick;
     }
   | { kind: 'delete'; user: number; type: string; target: Target; cascade: boolean; expunge: boolean }
   | { kind: 'bundle'; user: number; bundleType: 'batch' | 'transaction'; entries: readonly EntrySpec[] };
+
+/** `subject` moves a resource to another patient; `category` changes what granular criteria see. */
+export type PatchOp = 'retag' | 'addtag' | 'gender' | 'removemeta' | 'id' | 'subject' | 'category';
 
 export type EntrySpec =
   | { method: 'GET'; type: string; target: Target; search: readonly ParamSpec[] | undefined }
@@ -256,240 +261,259 @@ const BY_TYPE: Readonly<Record<string, readonly (readonly [string, string])[]>> 
   ],
 };
 
-const target: fc.Arbitrary<Target> = fc.record({
-  n: fc.nat(),
-  missing: fc.oneof(
-    { weight: 8, arbitrary: fc.constant(false) },
-    { weight: 1, arbitrary: fc.constant(true) },
-  ),
-});
-const user = fc.nat({ max: 7 });
-const type = fc.constantFrom(...TYPES);
-const xmlAsk = fc.constantFrom<XmlAsk>('no', 'no', 'no', 'no', 'format', 'accept');
-const tagPick: fc.Arbitrary<TagPick> = fc.record({
-  system: fc.constantFrom<TagPick['system']>('location', 'location', 'location', 'organisation', 'other'),
-  n: fc.integer({ min: -1, max: 40 }),
-});
-const tags = fc.array(tagPick, { maxLength: 2 });
-const refs = fc.array(fc.nat(), { minLength: 2, maxLength: 3 });
-
-function paramFor(t: string): fc.Arbitrary<ParamSpec> {
-  const templates = [...GENERIC, ...(BY_TYPE[t] ?? []), ...(BY_TYPE[t] ?? [])];
-  return fc
-    .tuple(fc.constantFrom(...templates), fc.nat())
-    .map(([[name, template], n]) => [name, template, n] as const);
+/** What a generator draws from: the types, search params and patch operations of one kind of world. */
+export interface Vocabulary {
+  readonly types: readonly string[];
+  readonly generic: readonly (readonly [string, string])[];
+  readonly byType: Readonly<Record<string, readonly (readonly [string, string])[]>>;
+  readonly patchOps: readonly PatchOp[];
 }
-const anyParam: fc.Arbitrary<ParamSpec> = type.chain(paramFor);
 
-const searchSpec = type.chain((t) =>
-  fc.record({
-    kind: fc.constant('search' as const),
-    user,
-    type: fc.constant(t),
-    params: fc.array(paramFor(t), { maxLength: 4 }),
-    via: fc.constantFrom<'get' | 'post' | 'compartment'>('get', 'get', 'get', 'get', 'post', 'compartment'),
-    compartment: target,
-    follow: fc.constantFrom(0, 0, 1, 2),
-    follower: fc.oneof({ weight: 3, arbitrary: fc.constant<'same'>('same') }, { weight: 1, arbitrary: user }),
-    xml: xmlAsk,
-    head: fc.constantFrom(false, false, false, false, false, true),
-  }),
-);
+const OPERATIONS = [
+  '$everything',
+  '$document',
+  '$graphql',
+  '$graphql-system',
+  '$meta',
+  '$meta',
+  '$meta-type',
+  '$expunge',
+  '$validate',
+];
 
-/** Same type most of the time, another one sometimes. */
-const bodyTypeFor = (t: string) =>
-  fc.oneof({ weight: 6, arbitrary: fc.constant(t) }, { weight: 1, arbitrary: type });
+export const OPENSRP_VOCABULARY: Vocabulary = {
+  types: TYPES,
+  generic: GENERIC,
+  byType: BY_TYPE,
+  patchOps: ['retag', 'addtag', 'gender', 'removemeta', 'id'],
+};
 
-const entrySpec: fc.Arbitrary<EntrySpec> = fc.oneof(
-  fc.record({
-    method: fc.constant('GET' as const),
-    type,
-    target,
-    search: fc.option(fc.array(anyParam, { maxLength: 2 }), { nil: undefined }),
-  }),
-  fc
-    .record({
-      method: fc.constant('POST' as const),
+/** Request specs over a vocabulary (the same draws for the same vocabulary and seed). */
+export function specArbFor(v: Vocabulary): fc.Arbitrary<Spec> {
+  const target: fc.Arbitrary<Target> = fc.record({
+    n: fc.nat(),
+    missing: fc.oneof(
+      { weight: 8, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
+  });
+  const user = fc.nat({ max: 7 });
+  const type = fc.constantFrom(...v.types);
+  const xmlAsk = fc.constantFrom<XmlAsk>('no', 'no', 'no', 'no', 'format', 'accept');
+  const tagPick: fc.Arbitrary<TagPick> = fc.record({
+    system: fc.constantFrom<TagPick['system']>('location', 'location', 'location', 'organisation', 'other'),
+    n: fc.integer({ min: -1, max: 40 }),
+  });
+  const tags = fc.array(tagPick, { maxLength: 2 });
+  const refs = fc.array(fc.nat(), { minLength: 2, maxLength: 3 });
+
+  function paramFor(t: string): fc.Arbitrary<ParamSpec> {
+    const templates = [...v.generic, ...(v.byType[t] ?? []), ...(v.byType[t] ?? [])];
+    return fc
+      .tuple(fc.constantFrom(...templates), fc.nat())
+      .map(([[name, template], n]) => [name, template, n] as const);
+  }
+  const anyParam: fc.Arbitrary<ParamSpec> = type.chain(paramFor);
+
+  const searchSpec = type.chain((t) =>
+    fc.record({
+      kind: fc.constant('search' as const),
+      user,
+      type: fc.constant(t),
+      params: fc.array(paramFor(t), { maxLength: 4 }),
+      via: fc.constantFrom<'get' | 'post' | 'compartment'>('get', 'get', 'get', 'get', 'post', 'compartment'),
+      compartment: target,
+      follow: fc.constantFrom(0, 0, 1, 2),
+      follower: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<'same'>('same') },
+        { weight: 1, arbitrary: user },
+      ),
+      xml: xmlAsk,
+      head: fc.constantFrom(false, false, false, false, false, true),
+    }),
+  );
+
+  /** Same type most of the time, another one sometimes. */
+  const bodyTypeFor = (t: string) =>
+    fc.oneof({ weight: 6, arbitrary: fc.constant(t) }, { weight: 1, arbitrary: type });
+
+  const entrySpec: fc.Arbitrary<EntrySpec> = fc.oneof(
+    fc.record({
+      method: fc.constant('GET' as const),
       type,
-      bodyType: type,
+      target,
+      search: fc.option(fc.array(anyParam, { maxLength: 2 }), { nil: undefined }),
+    }),
+    fc
+      .record({
+        method: fc.constant('POST' as const),
+        type,
+        bodyType: type,
+        tags,
+        refs,
+        ifNoneExist: fc.option(anyParam, { nil: undefined, freq: 3 }),
+      })
+      .chain((e) => bodyTypeFor(e.type).map((bodyType) => ({ ...e, bodyType }))),
+    fc.record({
+      method: fc.constant('PUT' as const),
+      type,
+      target,
+      bodyId: fc.constantFrom<'same' | 'other'>('same', 'same', 'other'),
       tags,
       refs,
-      ifNoneExist: fc.option(anyParam, { nil: undefined, freq: 3 }),
-    })
-    .chain((e) => bodyTypeFor(e.type).map((bodyType) => ({ ...e, bodyType }))),
-  fc.record({
-    method: fc.constant('PUT' as const),
-    type,
-    target,
-    bodyId: fc.constantFrom<'same' | 'other'>('same', 'same', 'other'),
-    tags,
-    refs,
-  }),
-  fc.record({ method: fc.constant('PATCH' as const), type, target, tag: tagPick }),
-  fc.record({ method: fc.constant('DELETE' as const), type, target }),
-);
+    }),
+    fc.record({ method: fc.constant('PATCH' as const), type, target, tag: tagPick }),
+    fc.record({ method: fc.constant('DELETE' as const), type, target }),
+  );
 
-export const specArb: fc.Arbitrary<Spec> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('metadata' as const), user, xml: xmlAsk }) },
-  {
-    weight: 8,
-    arbitrary: fc.record({
-      kind: fc.constant('read' as const),
-      user,
-      type,
-      target,
-      head: fc.constantFrom(false, false, false, true),
-      conditional: fc.constantFrom<Conditional>(
-        'none',
-        'none',
-        'none',
-        'none',
-        'star',
-        'etag',
-        'stale',
-        'since',
-      ),
-      xml: xmlAsk,
-      listEntries: fc.constantFrom(false, false, false, true),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('vread' as const),
-      user,
-      type,
-      target,
-      version: fc.nat({ max: 3 }),
-      head: fc.boolean(),
-      xml: xmlAsk,
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('history' as const),
-      user,
-      level: fc.constantFrom<'instance' | 'type' | 'system'>(
-        'instance',
-        'instance',
-        'instance',
-        'type',
-        'system',
-      ),
-      type,
-      target,
-      count: fc.nat({ max: 3 }),
-    }),
-  },
-  { weight: 14, arbitrary: searchSpec },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant('system-search' as const),
-      user,
-      types: fc.uniqueArray(type, { minLength: 1, maxLength: 2 }),
-      pages: fc.constantFrom<'none' | 'blank' | 'unknown'>('none', 'blank', 'unknown'),
-    }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant('operation' as const),
-      user,
-      op: fc.constantFrom(
-        '$everything',
-        '$document',
-        '$graphql',
-        '$graphql-system',
-        '$meta',
-        '$meta',
-        '$meta-type',
-        '$expunge',
-        '$validate',
-      ),
-      type,
-      target,
-      post: fc.boolean(),
-    }),
-  },
-  {
-    weight: 5,
-    arbitrary: type.chain((t) =>
-      fc.record({
-        kind: fc.constant('create' as const),
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('metadata' as const), user, xml: xmlAsk }) },
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        kind: fc.constant('read' as const),
         user,
-        type: fc.constant(t),
-        bodyType: bodyTypeFor(t),
-        tags,
-        refs,
-        bodyId: fc.boolean(),
-        prefer: fc.constantFrom<'none' | 'minimal' | 'representation' | 'OperationOutcome'>(
-          'none',
-          'none',
-          'minimal',
-          'representation',
-          'OperationOutcome',
-        ),
-        ifNoneExist: fc.option(paramFor(t), { nil: undefined, freq: 3 }),
-      }),
-    ),
-  },
-  {
-    weight: 5,
-    arbitrary: type.chain((t) =>
-      fc.record({
-        kind: fc.constant('update' as const),
-        user,
-        type: fc.constant(t),
+        type,
         target,
-        bodyType: bodyTypeFor(t),
-        bodyId: fc.constantFrom<'same' | 'other' | 'none'>('same', 'same', 'same', 'other', 'none'),
-        tags,
-        refs,
-        fromStored: fc.boolean(),
-        prefer: fc.constantFrom<'none' | 'minimal' | 'representation'>('none', 'minimal', 'representation'),
+        head: fc.constantFrom(false, false, false, true),
+        conditional: fc.constantFrom<Conditional>(
+          'none',
+          'none',
+          'none',
+          'none',
+          'star',
+          'etag',
+          'stale',
+          'since',
+        ),
+        xml: xmlAsk,
+        listEntries: fc.constantFrom(false, false, false, true),
       }),
-    ),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('patch' as const),
-      user,
-      type,
-      target,
-      op: fc.constantFrom<'retag' | 'addtag' | 'gender' | 'removemeta' | 'id'>(
-        'retag',
-        'addtag',
-        'gender',
-        'removemeta',
-        'id',
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('vread' as const),
+        user,
+        type,
+        target,
+        version: fc.nat({ max: 3 }),
+        head: fc.boolean(),
+        xml: xmlAsk,
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('history' as const),
+        user,
+        level: fc.constantFrom<'instance' | 'type' | 'system'>(
+          'instance',
+          'instance',
+          'instance',
+          'type',
+          'system',
+        ),
+        type,
+        target,
+        count: fc.nat({ max: 3 }),
+      }),
+    },
+    { weight: 14, arbitrary: searchSpec },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('system-search' as const),
+        user,
+        types: fc.uniqueArray(type, { minLength: 1, maxLength: 2 }),
+        pages: fc.constantFrom<'none' | 'blank' | 'unknown'>('none', 'blank', 'unknown'),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('operation' as const),
+        user,
+        op: fc.constantFrom(...OPERATIONS),
+        type,
+        target,
+        post: fc.boolean(),
+      }),
+    },
+    {
+      weight: 5,
+      arbitrary: type.chain((t) =>
+        fc.record({
+          kind: fc.constant('create' as const),
+          user,
+          type: fc.constant(t),
+          bodyType: bodyTypeFor(t),
+          tags,
+          refs,
+          bodyId: fc.boolean(),
+          prefer: fc.constantFrom<'none' | 'minimal' | 'representation' | 'OperationOutcome'>(
+            'none',
+            'none',
+            'minimal',
+            'representation',
+            'OperationOutcome',
+          ),
+          ifNoneExist: fc.option(paramFor(t), { nil: undefined, freq: 3 }),
+        }),
       ),
-      tag: tagPick,
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('delete' as const),
-      user,
-      type,
-      target,
-      cascade: fc.constantFrom(false, false, false, true),
-      expunge: fc.constantFrom(false, false, false, true),
-    }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant('bundle' as const),
-      user,
-      bundleType: fc.constantFrom<'batch' | 'transaction'>('batch', 'transaction'),
-      entries: fc.array(entrySpec, { minLength: 1, maxLength: 4 }),
-    }),
-  },
-);
+    },
+    {
+      weight: 5,
+      arbitrary: type.chain((t) =>
+        fc.record({
+          kind: fc.constant('update' as const),
+          user,
+          type: fc.constant(t),
+          target,
+          bodyType: bodyTypeFor(t),
+          bodyId: fc.constantFrom<'same' | 'other' | 'none'>('same', 'same', 'same', 'other', 'none'),
+          tags,
+          refs,
+          fromStored: fc.boolean(),
+          prefer: fc.constantFrom<'none' | 'minimal' | 'representation'>('none', 'minimal', 'representation'),
+        }),
+      ),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('patch' as const),
+        user,
+        type,
+        target,
+        op: fc.constantFrom(...v.patchOps),
+        tag: tagPick,
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('delete' as const),
+        user,
+        type,
+        target,
+        cascade: fc.constantFrom(false, false, false, true),
+        expunge: fc.constantFrom(false, false, false, true),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('bundle' as const),
+        user,
+        bundleType: fc.constantFrom<'batch' | 'transaction'>('batch', 'transaction'),
+        entries: fc.array(entrySpec, { minLength: 1, maxLength: 4 }),
+      }),
+    },
+  );
+}
+
+export const specArb: fc.Arbitrary<Spec> = specArbFor(OPENSRP_VOCABULARY);
 
 /** One HTTP request to the gateway, below `/fhir`. */
 export interface Rendered {
@@ -503,16 +527,32 @@ export interface Rendered {
   /** read/vread/HEAD/conditional read of one resource: the answer is that stored resource. */
   readonly readsOne: boolean;
   readonly interaction: string;
+  /** The type a search (or its continuation) searches: its entries of that type are its matches. */
+  readonly searchType?: string;
 }
 
 /** Resolves indices against the world and, for by-id requests, the ids it currently holds. */
+/** What rendering needs of a world: its ids, the Locations tags pick from, how many users. */
+export type RenderWorld = Pick<World, 'ids' | 'writable' | 'locations'> & {
+  readonly users: readonly unknown[];
+};
+
 export class Renderer {
   private counter = 0;
   constructor(
-    private readonly world: World,
+    private readonly world: RenderWorld,
     /** Current etag of `Type/id` (for If-None-Match: <etag>); resolved by the harness. */
     private readonly versions: (type: string, id: string) => Promise<string[]>,
+    /** A patient of the sending user (`{me}` in params; half the patient references of bodies), if any. */
+    private readonly me?: (user: number, n: number) => string | undefined,
   ) {}
+
+  /** The user of the spec being rendered. */
+  private user = 0;
+
+  private mine(n: number): string | undefined {
+    return this.me?.(this.user, n);
+  }
 
   id(t: string, pick: Target, writable = false): { id: string; missing: boolean } {
     const pool = (writable ? this.world.writable : this.world.ids).get(t) ?? [];
@@ -521,6 +561,7 @@ export class Renderer {
   }
 
   private loc(n: number): string {
+    if (this.world.locations.length === 0) return 'loc-unknown';
     return n < 0 ? 'loc-unknown' : this.world.locations[n % this.world.locations.length]!;
   }
 
@@ -538,6 +579,10 @@ export class Renderer {
       .replaceAll('{loc2}', this.loc(n + 1))
       .replaceAll('{u}', String(n % Math.max(this.world.users.length, 1)))
       .replaceAll('{count}', String(1 + (n % 3)))
+      .replaceAll('{ref:me}', `Patient/${this.mine(n) ?? this.id('Patient', { n, missing: false }).id}`)
+      .replaceAll('{me}', this.mine(n) ?? this.id('Patient', { n, missing: false }).id)
+      .replaceAll('{Patient2}', this.id('Patient', { n: n + 1, missing: false }).id)
+      .replaceAll('{ref:Patient2}', `Patient/${this.id('Patient', { n: n + 1, missing: false }).id}`)
       .replace(/\{ref:([A-Za-z]+)\}/g, (_, t: string) => `${t}/${this.id(t, { n, missing: false }).id}`)
       .replace(/\{([A-Z][A-Za-z]+)\}/g, (_, t: string) => this.id(t, { n, missing: false }).id);
     return [name, value];
@@ -559,7 +604,10 @@ export class Renderer {
     r: readonly number[],
     id?: string,
   ): Record<string, unknown> {
-    const ref = (rt: string, k: number) => `${rt}/${this.id(rt, { n: r[k] ?? 0, missing: false }).id}`;
+    const ref = (rt: string, k: number) => {
+      const own = rt === 'Patient' && (r[k] ?? 0) % 2 === 0 ? this.mine(r[k] ?? 0) : undefined;
+      return `${rt}/${own ?? this.id(rt, { n: r[k] ?? 0, missing: false }).id}`;
+    };
     const n = ++this.counter;
     const meta = tags.length > 0 ? { meta: { tag: tags.map((tag) => this.tagOf(tag)) } } : {};
     const base = { resourceType: bodyType, ...(id === undefined ? {} : { id }), ...meta };
@@ -567,7 +615,33 @@ export class Renderer {
       case 'Patient':
         return { ...base, name: [{ family: `Gen-${n}` }], gender: 'other' };
       case 'Observation':
-        return { ...base, status: 'final', code: { text: 'gen' }, subject: { reference: ref('Patient', 0) } };
+        return {
+          ...base,
+          status: 'final',
+          // Varied so that granular SMART criteria (category, date) match some bodies and not others.
+          category: [
+            { coding: [{ system: OBSERVATION_CATEGORY, code: n % 2 === 0 ? 'laboratory' : 'vital-signs' }] },
+          ],
+          effectiveDateTime: n % 3 === 0 ? '2023-06-01' : '2024-06-01',
+          code: { text: 'gen' },
+          subject: { reference: ref('Patient', 0) },
+        };
+      case 'Condition':
+        return {
+          ...base,
+          clinicalStatus: {
+            coding: [{ system: CONDITION_CLINICAL, code: n % 2 === 0 ? 'active' : 'resolved' }],
+          },
+          subject: { reference: ref('Patient', 0) },
+          asserter: { reference: ref('Patient', 1) },
+        };
+      case 'Group':
+        return {
+          ...base,
+          type: 'person',
+          actual: true,
+          member: [{ entity: { reference: ref('Patient', 0) } }],
+        };
       case 'Encounter':
         return {
           ...base,
@@ -652,12 +726,41 @@ export class Renderer {
           : [{ op: 'add', path: '/language', value: 'en' }];
       case 'removemeta':
         return [{ op: 'remove', path: '/meta/tag' }];
+      case 'subject':
+        return type === 'Patient'
+          ? [{ op: 'replace', path: '/gender', value: 'female' }]
+          : [
+              {
+                op: 'add',
+                path: '/subject',
+                value: {
+                  reference: `Patient/${this.id('Patient', { n: Math.max(tag.n, 0), missing: false }).id}`,
+                },
+              },
+            ];
+      case 'category':
+        return type === 'Observation'
+          ? [
+              {
+                op: 'add',
+                path: '/category',
+                value: [
+                  {
+                    coding: [
+                      { system: OBSERVATION_CATEGORY, code: tag.n % 2 === 0 ? 'laboratory' : 'survey' },
+                    ],
+                  },
+                ],
+              },
+            ]
+          : [{ op: 'add', path: '/language', value: 'en' }];
       default:
         return [{ op: 'replace', path: '/id', value: 'patched-id' }];
     }
   }
 
   async render(spec: Spec): Promise<Rendered> {
+    this.user = spec.user;
     const headers: Record<string, string> = {};
     const json = 'application/fhir+json';
     switch (spec.kind) {
@@ -747,11 +850,14 @@ export class Renderer {
             body: this.query(params),
             readsOne: false,
             interaction: 'search',
+            searchType: spec.type,
           };
         }
         const q = params.length ? `?${this.query(params)}` : '';
         if (spec.via === 'compartment') {
-          const { id } = this.id('Patient', spec.compartment);
+          const id =
+            (spec.compartment.n % 2 === 0 ? this.mine(spec.compartment.n) : undefined) ??
+            this.id('Patient', spec.compartment).id;
           const inner = spec.type === 'Patient' ? 'Observation' : spec.type;
           return {
             method: spec.head ? 'HEAD' : 'GET',
@@ -759,6 +865,7 @@ export class Renderer {
             headers,
             readsOne: false,
             interaction: 'search',
+            searchType: inner,
           };
         }
         return {
@@ -767,6 +874,7 @@ export class Renderer {
           headers,
           readsOne: false,
           interaction: 'search',
+          searchType: spec.type,
         };
       }
       case 'system-search': {

@@ -148,9 +148,10 @@ export const worldArb: fc.Arbitrary<WorldSpec> = fc.record({
   allowedQueries: fc.boolean(),
 });
 
-export interface World {
-  readonly spec: WorldSpec;
-  readonly users: readonly User[];
+/** A generated world as the harness seeds and renders it. */
+export interface SeededWorld<S, U> {
+  readonly spec: S;
+  readonly users: readonly U[];
   readonly resources: Resource[];
   /** Location ids in tree order (country first). */
   readonly locations: readonly string[];
@@ -159,6 +160,8 @@ export interface World {
   /** Ids that writes may target: the seeded ones except the app configuration. */
   readonly writable: ReadonlyMap<string, readonly string[]>;
 }
+
+export type World = SeededWorld<WorldSpec, User>;
 
 const tag = (system: string, code: string) => ({ system, code });
 
