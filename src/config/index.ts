@@ -1,6 +1,7 @@
 export { ConfigError } from './config-error.js';
 export {
   type AuditAction,
+  type AuditSettings,
   configWarnings,
   type Environment,
   type ExitIo,

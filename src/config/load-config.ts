@@ -8,6 +8,7 @@ import {
   type BackendType,
   isLoopbackUrl,
 } from '../backend/credentials/settings.js';
+import { type AuditSettings, auditSettings, auditWarnings } from './audit-settings.js';
 import { backendSettings } from './backend-settings.js';
 import { ConfigError } from './config-error.js';
 import { type AuditAction, environmentSchema, type LOG_LEVELS } from './schema.js';
@@ -33,6 +34,8 @@ export interface GatewayConfig {
   readonly runMode: 'PROD' | 'DEV';
   /** Empty: audit off. */
   readonly auditEventActions: ReadonlySet<AuditAction>;
+  /** Present only when audit is on (auditEventActions not empty). */
+  readonly audit?: AuditSettings;
   /** Unset: `aud` is not checked. */
   readonly tokenAudience?: string[];
   readonly tokenAlgorithms: string[];
@@ -58,7 +61,7 @@ export interface GatewayConfig {
   readonly shutdownGraceMs: number;
 }
 
-export type { AuditAction };
+export type { AuditAction, AuditSettings };
 
 /** Blank counts as unset: compose files often pass `VAR=` for variables they do not use. */
 function presentValue(raw: string | undefined): string | undefined {
@@ -96,6 +99,7 @@ export function loadConfig(env: Environment): GatewayConfig {
     pagingLinkKey: v.PAGING_LINK_KEY,
     runMode: v.RUN_MODE,
     auditEventActions: v.AUDIT_EVENT_ACTIONS_CONFIG,
+    ...auditSettings(v),
     tokenAudience: v.TOKEN_AUDIENCE,
     tokenAlgorithms: v.TOKEN_ALGORITHMS,
     tokenClockSkewSeconds: v.TOKEN_CLOCK_SKEW_SECONDS,
@@ -154,7 +158,7 @@ export function configWarnings(env: Environment): string[] {
       `RUN_MODE: ${JSON.stringify(runMode)} means PROD; only DEV (upper case) enables development mode`,
     );
   }
-  warnings.push(...backendWarnings(env));
+  warnings.push(...backendWarnings(env), ...auditWarnings(env));
   return warnings;
 }
 

@@ -104,6 +104,15 @@ const proxyTo = httpUrl().transform((raw, ctx) => {
   return raw.replace(/\/+$/, '');
 });
 
+/** Where AuditEvents go: a FHIR base URL written like PROXY_TO, or `none` for no FHIR sink. */
+const auditSinkUrl = z.string().transform((raw, ctx) => {
+  if (raw.toLowerCase() === 'none') return 'none' as const;
+  const url = proxyTo.safeParse(raw);
+  if (url.success) return url.data;
+  ctx.addIssue({ code: 'custom', message: url.error.issues[0]?.message ?? 'is invalid' });
+  return z.NEVER;
+});
+
 export const environmentSchema = z.object({
   PROXY_TO: requiredText().pipe(proxyTo),
   TOKEN_ISSUER: requiredText().pipe(httpUrl()),
@@ -155,6 +164,11 @@ export const environmentSchema = z.object({
     .optional(),
   RUN_MODE: z.string().transform((raw) => (raw === 'DEV' ? ('DEV' as const) : ('PROD' as const))),
   AUDIT_EVENT_ACTIONS_CONFIG: auditActions,
+  AUDIT_SINK_URL: auditSinkUrl.optional(),
+  AUDIT_LOG_FILE: z.string().optional(),
+  AUDIT_QUEUE_MAX_EVENTS: wholeNumber(1, 10_000_000),
+  AUDIT_BATCH_MAX_EVENTS: wholeNumber(1, 10_000),
+  AUDIT_FLUSH_INTERVAL_MS: wholeNumber(1, MAX_TIMER_MS),
   BUNDLE_MAX_ENTRIES: wholeNumber(1, 1_000_000),
   BODY_LIMIT_BYTES: wholeNumber(1, Number.MAX_SAFE_INTEGER),
   MAX_UPSTREAM_URL_LENGTH: wholeNumber(1, Number.MAX_SAFE_INTEGER),

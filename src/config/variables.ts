@@ -275,6 +275,38 @@ const CORE_VARIABLE_SPECS = {
       'Which interactions write a FHIR AuditEvent: letters from `C`, `R`, `U`, `D`, `E` written together, ' +
       'e.g. `CRUDE` or `RE` (no commas). Unset or blank: audit off.',
   },
+  AUDIT_SINK_URL: {
+    required: false,
+    group: 'access',
+    description:
+      'FHIR base URL the AuditEvents are written to, as transaction Bundles. Unset: `PROXY_TO`, with the backend ' +
+      'credentials. `none`: no FHIR sink (then `AUDIT_LOG_FILE` must be set). See docs/audit.md.',
+  },
+  AUDIT_LOG_FILE: {
+    required: false,
+    group: 'access',
+    description:
+      'Also write every AuditEvent as one JSON line to this file (appended), or to standard output with `-`.',
+  },
+  AUDIT_QUEUE_MAX_EVENTS: {
+    default: '10000',
+    required: false,
+    group: 'access',
+    description:
+      'Most AuditEvents each sink holds in memory (queued or being written); more are dropped and counted.',
+  },
+  AUDIT_BATCH_MAX_EVENTS: {
+    default: '100',
+    required: false,
+    group: 'access',
+    description: 'Most AuditEvents in one write (one transaction Bundle, or one append to the file).',
+  },
+  AUDIT_FLUSH_INTERVAL_MS: {
+    default: '1000',
+    required: false,
+    group: 'access',
+    description: 'Longest time an AuditEvent waits in the queue before a write that is not full starts.',
+  },
   BUNDLE_MAX_ENTRIES: {
     default: '1000',
     required: false,

@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { GatewayContext, PluginRoute, RouteRegistrar } from '../access/contract.js';
+import type { AuditTrail } from '../audit/index.js';
 import { buildSmartConfiguration, smartOptionsFor } from '../auth/smart-configuration.js';
 import { GatewayError } from '../fhir/errors.js';
 import { gatewayBaseUrl } from './base-url.js';
@@ -30,6 +31,8 @@ export interface AppOptions {
   readonly trustProxy: boolean;
   readonly corsAllowOrigin: string;
   readonly pluginRoutes: readonly PluginRoute[];
+  /** Set when AUDIT_EVENT_ACTIONS_CONFIG names an action: answers are shown to it, then recorded. */
+  readonly audit?: AuditTrail;
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -135,7 +138,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.addHook('onResponse', async (request, reply) => recordRequest(deps.metrics, request, reply));
+  app.addHook('onResponse', async (request, reply) => {
+    recordRequest(deps.metrics, request, reply);
+    if (options.audit && request.exchange) auditRequest(options.audit, request, reply);
+  });
 
   app.setErrorHandler((error, request, reply) => {
     if (isClientAbort(error)) {
@@ -147,11 +153,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (gatewayError.status >= 500)
       request.log.error({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
     else request.log.debug({ ...logFields, detail: gatewayError.detail }, gatewayError.message);
-    reply
-      .code(gatewayError.status)
-      .headers(gatewayError.headers)
-      .type(FHIR_JSON)
-      .send(errorBody(gatewayError));
+    const body = errorBody(gatewayError);
+    request.exchange?.answerTap?.bytes(Buffer.from(body));
+    reply.code(gatewayError.status).headers(gatewayError.headers).type(FHIR_JSON).send(body);
   });
   app.setNotFoundHandler((_request, reply) => {
     reply
@@ -181,6 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const fhirHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const exchange = exchangeOf(request, reply, options.trustProxy);
     request.exchange = exchange;
+    if (options.audit) exchange.answerTap = options.audit.tap(exchange);
     const result = await handleFhirRequest(deps, exchange);
     reply.code(result.status).headers(result.headers);
     return reply.send(result.body);
@@ -269,6 +274,24 @@ function recordRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: 
     'request',
   );
   request.log.debug({ url: request.raw.url }, 'request target');
+}
+
+/** After the answer went out: the audit trail records the exchange. */
+function auditRequest(audit: AuditTrail, request: FastifyRequest, reply: FastifyReply): void {
+  const header = (name: string) => {
+    const value = reply.getHeader(name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const location = header('location') ?? header('content-location');
+  const etag = header('etag');
+  audit.record({
+    exchange: request.exchange!,
+    status: reply.statusCode,
+    ...(location !== undefined ? { location } : {}),
+    ...(etag !== undefined ? { etag } : {}),
+    clientAddress: request.ip,
+    elapsedMs: reply.elapsedTime,
+  });
 }
 
 function registerPluginRoutes(

@@ -5,6 +5,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { loadAllowedQueries } from '../access/allowed-queries-file.js';
 import type { AccessCheckerFactory, GatewayContext } from '../access/contract.js';
 import { resolveCheckers } from '../access/registry.js';
+import { AuditTrail } from '../audit/index.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/token-verifier.js';
 import { Backend } from '../backend/backend.js';
 import { createBackendAuth } from '../backend/credentials/index.js';
@@ -95,6 +96,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       'PAGING_LINK_KEY is unset: paging links are signed with a random key and work only on this replica until it restarts',
     );
   }
+  const audit = config.audit
+    ? new AuditTrail(config.audit, {
+        backend,
+        registry: metrics.registry,
+        logger,
+        connectTimeoutMs: config.backendConnectTimeoutMs,
+        timeoutMs: config.backendTimeoutMs,
+      })
+    : undefined;
   const deps: PipelineDeps = {
     backend,
     verifier,
@@ -115,6 +125,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     trustProxy: config.trustProxy,
     corsAllowOrigin: config.corsAllowOrigin,
     pluginRoutes: collectPluginRoutes(deps, context),
+    ...(audit ? { audit } : {}),
   });
 
   let metricsServer: Server | undefined;
@@ -134,6 +145,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
     },
     async close() {
+      const auditDeadline = Date.now() + auditFlushBudgetMs(config.shutdownGraceMs);
       // A keep-alive connection whose last answer went out during the drain would hold the process
       // until the grace runs out: connections are closed as soon as they fall idle.
       const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
@@ -142,6 +154,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       } finally {
         clearInterval(sweep);
       }
+      // The drained requests' events too: written within the shutdown grace, before the backend closes.
+      await audit?.close(auditDeadline);
       await new Promise<void>((resolve) =>
         metricsServer ? metricsServer.close(() => resolve()) : resolve(),
       );
@@ -149,6 +163,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await backend.close();
     },
   };
+}
+
+/**
+ * How long after close() starts the audit queues may still write: the shutdown grace, less a
+ * margin (a tenth, at most 1 s) so that the process exits before SIGTERM's forced exit.
+ */
+function auditFlushBudgetMs(graceMs: number): number {
+  return graceMs - Math.min(1000, graceMs / 10);
 }
 
 /** How often a draining gateway closes the connections that have fallen idle. */

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { GrantedDecision, VerifiedToken } from '../../access/contract.js';
 import type { UpstreamSignal } from '../../backend/backend.js';
 import type { FhirRequest } from '../../fhir/request.js';
@@ -22,4 +23,14 @@ export interface Exchange {
   decision?: GrantedDecision;
   /** How access was decided: `unauthenticated-allowed-query`, `allowed-query`, `checker`, `capabilities`. */
   grantedBy?: string;
+  /** Set only while the audit trail is on: shown the answer's body (respond.ts). */
+  answerTap?: AnswerTap;
+}
+
+/** Sees the body the client gets, decoded and before compression, without changing it or its pace. */
+export interface AnswerTap {
+  /** A body sent whole. */
+  bytes(body: Buffer): void;
+  /** A streamed body: returns the stream to send instead, which passes every chunk on as it comes. */
+  stream(body: Readable): Readable;
 }

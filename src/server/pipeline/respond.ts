@@ -81,6 +81,7 @@ export async function respond(
       // Not JSON after all: passed on as the server wrote it.
     }
     const bytes = Buffer.from(replaceInString(body, backendBaseUrl, exchange.baseUrl, tail));
+    exchange.answerTap?.bytes(bytes);
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
@@ -107,6 +108,7 @@ export async function respond(
       headers['content-type'] = 'application/fhir+json;charset=utf-8';
     }
     const bytes = Buffer.from(replaceInString(body, backendBaseUrl, exchange.baseUrl, tail));
+    exchange.answerTap?.bytes(bytes);
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
@@ -118,11 +120,13 @@ export async function respond(
       exchange.baseUrl,
       tail,
     );
+    exchange.answerTap?.bytes(bytes);
     return { status, headers, body: wantsGzip ? await gzip(bytes) : bytes };
   }
 
   let body: Readable = decoded.pipe(new ReplaceStream(backendBaseUrl, exchange.baseUrl, tail));
   decoded.on('error', (error) => body.destroy(error));
+  if (exchange.answerTap) body = exchange.answerTap.stream(body);
   if (wantsGzip) {
     const compressed = createGzip();
     body.on('error', (error) => compressed.destroy(error));

@@ -1,0 +1,144 @@
+/**
+ * Where AuditEvents are written. Each sink takes a batch of events, already serialized, and says
+ * whether it was written, may be retried, or was refused for good.
+ */
+import { write as writeFd, close as closeFd } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Backend } from '../backend/backend.js';
+import { GatewayError } from '../fhir/errors.js';
+
+export type WriteResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly retry: boolean; readonly reason: string };
+
+export interface Sink {
+  /** The `sink` label of the metrics and logs. */
+  readonly name: 'fhir' | 'file';
+  write(events: readonly string[], signal: AbortSignal): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
+const OK: WriteResult = { ok: true };
+
+/**
+ * A FHIR server: one `transaction` Bundle of `POST AuditEvent` entries per batch, through a Backend
+ * (the gateway's own when the sink is PROXY_TO, so its credentials apply).
+ */
+export class FhirSink implements Sink {
+  readonly name = 'fhir';
+
+  constructor(
+    private readonly backend: Backend,
+    /** Closed with the sink: a client of its own (AUDIT_SINK_URL), not the gateway's backend. */
+    private readonly owned: boolean,
+  ) {}
+
+  async write(events: readonly string[], signal: AbortSignal): Promise<WriteResult> {
+    let response: Awaited<ReturnType<Backend['send']>>;
+    try {
+      response = await this.backend.send({
+        method: 'POST',
+        target: '',
+        headers: {
+          'content-type': 'application/fhir+json',
+          accept: 'application/fhir+json',
+          prefer: 'return=minimal',
+        },
+        body: transactionBundle(events),
+        signal,
+      });
+    } catch (error) {
+      return { ok: false, retry: true, reason: failureText(error) };
+    }
+    if (response.status >= 200 && response.status < 300) {
+      await response.body.dump();
+      return OK;
+    }
+    const text = await response.body.text().catch(() => '');
+    // 408, 429 and 5xx may pass; any other status would refuse the same Bundle again.
+    const retry = response.status === 408 || response.status === 429 || response.status >= 500;
+    return { ok: false, retry, reason: `HTTP ${response.status}${diagnosticsOf(text)}` };
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.backend.close();
+  }
+}
+
+/** Each event is a serialized AuditEvent: the Bundle is written around them, not re-serialized. */
+export function transactionBundle(events: readonly string[]): string {
+  let entries = '';
+  for (const event of events) {
+    entries += `${entries === '' ? '' : ','}{"resource":${event},"request":{"method":"POST","url":"AuditEvent"}}`;
+  }
+  return `{"resourceType":"Bundle","type":"transaction","entry":[${entries}]}`;
+}
+
+function failureText(error: unknown): string {
+  if (error instanceof GatewayError)
+    return error.detail ? `${error.message} (${error.detail})` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `: <diagnostics>` of an OperationOutcome answer, shortened; '' when there is none. */
+function diagnosticsOf(text: string): string {
+  try {
+    const issue = (JSON.parse(text) as { issue?: { diagnostics?: unknown }[] }).issue?.[0];
+    if (typeof issue?.diagnostics === 'string') return `: ${issue.diagnostics.slice(0, 300)}`;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return '';
+}
+
+const writeAll = promisify(writeFd);
+
+/** JSON lines, one AuditEvent per line, appended to a file (opened by the caller) or standard output. */
+export class JsonLinesSink implements Sink {
+  readonly name = 'file';
+
+  /** `fd` undefined: standard output. */
+  constructor(private readonly fd: number | undefined) {}
+
+  async write(events: readonly string[]): Promise<WriteResult> {
+    try {
+      if (this.fd === undefined) await writeLines(events);
+      else {
+        let text = '';
+        for (const event of events) text += `${event}\n`;
+        let bytes = Buffer.from(text, 'utf8');
+        while (bytes.length > 0) {
+          const { bytesWritten } = await writeAll(this.fd, bytes);
+          bytes = bytes.subarray(bytesWritten);
+        }
+      }
+      return OK;
+    } catch (error) {
+      return { ok: false, retry: true, reason: (error as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    const fd = this.fd;
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve) => closeFd(fd, () => resolve()));
+  }
+}
+
+/**
+ * Standard output is shared with the log lines: one write per line, through process.stdout (written
+ * synchronously to files and pipes on Linux), so that no log line lands inside an event.
+ */
+function writeLines(events: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    events.forEach((event, index) => {
+      process.stdout.write(`${event}\n`, (error) => {
+        if (error && !failed) {
+          failed = true;
+          reject(error);
+        } else if (index === events.length - 1) resolve();
+      });
+    });
+  });
+}
