@@ -20,8 +20,9 @@ export function auditPosts(fhir: LocalFhirServer): RecordedRequest[] {
   });
 }
 
-export function auditEvents(fhir: LocalFhirServer): Json[] {
-  return auditPosts(fhir).flatMap((request) =>
+/** The events of these posts (all the server got, when not given; refused ones included). */
+export function auditEvents(fhir: LocalFhirServer, posts: RecordedRequest[] = auditPosts(fhir)): Json[] {
+  return posts.flatMap((request) =>
     (JSON.parse(request.body) as { entry: { resource: Json }[] }).entry.map((entry) => entry.resource),
   );
 }
