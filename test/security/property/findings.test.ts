@@ -180,8 +180,9 @@ describe('FINDING (open): destructive extensions on a DELETE by the patient-cent
 /**
  * FINDING of the patient-centred property test (issue 10), OPEN, minor: with
  * ACCESS_CHECKER=patient,list, a PATCH of a resource the caller may not see (in the token patient's
- * compartment, outside the List's) answers 400 when the patch is invalid (it changes the id),
- * because the patient checker validates the patched resource before the list checker answers 404;
+ * compartment, outside the List's) answers 400 when the patch is invalid (it changes the id), or
+ * 403 when the patched version would leave the token patient's compartment, because the patient
+ * checker decides (first denial wins, src/access/compose.ts) before the list checker answers 404;
  * a missing id answers 404. The difference tells the caller the resource exists (docs/security.md,
  * invariant 5). Found with the CI seed (pipeline.test.ts, patient,list, world 24). Safe answer:
  * 404 for both.

@@ -463,11 +463,17 @@ export function patientTwinApplies(
     case 'vread':
     case 'history-instance':
     case 'operation':
+      return hiddenFor(caller, stored, ['r']) !== undefined;
     case 'patch':
     case 'delete':
-      // What the caller may not read looks missing (a write refused by u or d criteria of a
-      // resource the caller reads is a documented 403).
-      return hiddenFor(caller, stored, ['r']) !== undefined;
+      // Outside a compartment, or outside the criteria of the caller's r scopes, looks missing; a
+      // caller with no r scope on the type may still write what the u or d scopes grant.
+      return caller.rules.some((rule) => {
+        if (rule.patients === undefined || isOwnList(rule, stored)) return false;
+        if (!inside(stored, rule.patients)) return true;
+        const read = rule.checker === 'patient' ? grantOf(rule.scopes, 'r', stored.resourceType) : undefined;
+        return read !== undefined && grants(read) && !allows(read, stored);
+      });
     default:
       return false;
   }

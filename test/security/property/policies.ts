@@ -107,9 +107,9 @@ export function patientMode(
         .filter((ref) => ref.startsWith('Patient/'))
         .map((ref) => ref.slice('Patient/'.length));
       const fromList = members.length > 0 ? members[n % members.length] : undefined;
-      return caller.patientId !== undefined && (fromList === undefined || n % 2 === 0)
-        ? caller.patientId
-        : fromList;
+      // An invalid claim ('not a valid id!') is no patient to aim at.
+      const own = /^[A-Za-z0-9\-.]{1,64}$/.test(caller.patientId ?? '') ? caller.patientId : undefined;
+      return own !== undefined && (fromList === undefined || n % 2 === 0) ? own : fromList;
     },
     describe: describePatientWorld,
     policy: (world, view) => ({
@@ -144,8 +144,8 @@ function openFinding(world: PatientWorld, v: Violation): string | undefined {
   if (
     v.kind === 'existence' &&
     world.spec.checker === 'patient,list' &&
-    / answers 4(00|15|22)\b/.test(v.detail)
+    / answers 4(00|03|15|22)\b/.test(v.detail)
   )
-    return "F2: patient,list: the patient checker's validation of a write answers before the list checker's 404";
+    return "F2: patient,list: the patient checker's refusal of a write answers before the list checker's 404";
   return undefined;
 }
