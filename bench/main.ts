@@ -18,6 +18,7 @@ import { summarizeProfiles } from './profile-summary.js';
 import { renderMarkdown } from './report.js';
 import type { BenchResults } from './results.js';
 import {
+  auditedRow,
   bareNodeRow,
   directRow,
   nginxRow,
@@ -69,6 +70,7 @@ async function proxyRows(results: BenchResults, plan: Plan, issuer: Awaited<Retu
     await nginxRow(ctx, token);
     await bareNodeRow(ctx, token);
     await permissiveRow(ctx, token);
+    await auditedRow(ctx, token);
     await openSrpSyncRows(ctx);
     await postProcessedRow(ctx, token);
   } finally {

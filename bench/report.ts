@@ -146,6 +146,29 @@ function syncTrafficLines(results: BenchResults): string[] {
   );
 }
 
+/** Issue 12: the audited row against the pass-through row it repeats, and what reached the sink. */
+function auditLines(results: BenchResults): string[] {
+  const audited = measuredRow(results, ROW.audited);
+  const plain = measuredRow(results, ROW.permissive);
+  if (audited === undefined || plain === undefined) return [];
+  const added = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b <= 0 ? undefined : (a / b - 1) * 100;
+  const small = added(audited.cpu?.usPerRequest, plain.cpu?.usPerRequest);
+  const large = added(audited.cpuLarge?.usPerRequest, plain.cpuLarge?.usPerRequest);
+  const percent = (v: number | undefined) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`);
+  const verdict = small === undefined ? 'not measured' : small <= 10 ? 'met' : '**missed**';
+  const traffic = results.audit;
+  return [
+    `- ${ROW.audited}: CPU per request ${percent(small)} (5 KB), ${percent(large)} (50 KB) over the pass-through row; ` +
+      `target (issue 12) within 10%: ${verdict}.` +
+      (traffic
+        ? ` The sink got ${int(traffic.events)} AuditEvents in ${int(traffic.bundles)} transaction Bundles ` +
+          `(${(traffic.bytes / 1e6).toFixed(1)} MB); ${traffic.dropped === undefined ? '?' : int(traffic.dropped)} dropped.`
+        : ''),
+    '',
+  ];
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
   return [
@@ -157,6 +180,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     ...syncTrafficLines(results),
     ...(Object.keys(results.syncTraffic).length > 0 ? [''] : []),
+    ...auditLines(results),
     memoryTable(results),
     '',
     openSrpTable(results),

@@ -32,6 +32,15 @@ export interface SyncTraffic {
   lookups: number;
 }
 
+/** During the audit row: what reached its AuditEvent sink, and what the gateway counted. */
+export interface AuditTraffic {
+  bundles: number;
+  events: number;
+  bytes: number;
+  /** From the gateway's `fhir_gateway_audit_events_dropped_total`; undefined when it could not be read. */
+  dropped?: number;
+}
+
 export interface BenchResults {
   startedAt: string;
   seconds: number;
@@ -40,6 +49,8 @@ export interface BenchResults {
   rows: RowOutcome[];
   syncTraffic: Record<string, SyncTraffic>;
   memory: { underLoad?: ConcurrencyMemory; streaming?: StreamingMemory; missing?: string };
+  /** Absent in runs from before the audit row. */
+  audit?: AuditTraffic;
   opensrp: OpenSrpMeasurement[] | { missing: string };
   problems: string[];
 }
@@ -49,6 +60,7 @@ export const ROW = {
   nginx: 'nginx, 1 worker, upstream keep-alive',
   bareNode: 'bare Node proxy (node:http + undici, no auth)',
   permissive: 'gateway, permissive (pass-through)',
+  audited: 'gateway, permissive + AuditEvents (CRUDE, FHIR sink)',
   syncTree: 'gateway, OpenSRP sync, whole 1,000-Location tree',
   syncFacility: 'gateway, OpenSRP sync, one facility (11 Locations)',
   postProcessed: 'gateway, post-processed Bundle',

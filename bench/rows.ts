@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../test/support/free-port.js';
 import type { LocalIssuer } from '../test/support/issuer.js';
 import { builtEntry } from './build.js';
 import { type GatewayChild, startGateway, type startUpstream } from './gateways.js';
@@ -7,7 +9,7 @@ import { OPENSRP_CHECKER, openSrpAvailable, openSrpTokens } from './opensrp-setu
 import type { Plan } from './plan.js';
 import { startNodeChild } from './processes.js';
 import { measureProxyRow, type ProxyTarget } from './proxy-row.js';
-import { type BenchResults, ROW } from './results.js';
+import { type AuditTraffic, type BenchResults, ROW } from './results.js';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
@@ -160,4 +162,50 @@ export async function postProcessedRow(ctx: RowContext, token: string): Promise<
       });
     },
   );
+}
+
+/**
+ * The pass-through row with every interaction audited (issue 12): the same searches, each one
+ * AuditEvent naming its Patients, written in transaction Bundles to a stand-in FHIR server
+ * (bench/audit-sink-process.ts). Compared with the permissive row, it is what auditing costs.
+ */
+export async function auditedRow(ctx: RowContext, token: string): Promise<void> {
+  const sink = await startNodeChild(builtEntry('audit-sink-process.ts'), {});
+  const metricsPort = await freePort();
+  const env = {
+    RUN_MODE: 'DEV',
+    AUDIT_EVENT_ACTIONS_CONFIG: 'CRUDE',
+    AUDIT_SINK_URL: sink.url,
+    METRICS_PORT: String(metricsPort),
+  };
+  try {
+    await withGateway(ctx, 'audited', env, async (gateway) => {
+      await measure(ctx, {
+        name: ROW.audited,
+        fhirBase: gateway.fhirBase,
+        headers: bearer(token),
+        pids: [gateway.pid],
+        jit: true,
+      });
+      // The last batch waits at most AUDIT_FLUSH_INTERVAL_MS (1 s by default).
+      await sleep(1500);
+      ctx.results.audit = await auditTraffic(sink.url, metricsPort);
+    });
+  } finally {
+    await sink.stop();
+  }
+}
+
+async function auditTraffic(sinkUrl: string, metricsPort: number): Promise<AuditTraffic> {
+  const stats = (await (await fetch(`${new URL(sinkUrl).origin}/__bench/stats`)).json()) as AuditTraffic;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    let dropped = 0;
+    for (const match of text.matchAll(/^fhir_gateway_audit_events_dropped_total\{[^}]*\} (\d+)/gm)) {
+      dropped += Number(match[1]);
+    }
+    return { ...stats, dropped };
+  } catch {
+    return stats;
+  }
 }
