@@ -37,7 +37,9 @@ export function factsOf(
   if (kind === undefined || !actions.has(kind.action)) return [];
   const success = answer.status < 400;
   const answered = success ? answer.capture?.patients() : undefined;
-  const target = targetOf(req, answer.location, answer.etag);
+  let target = targetOf(req, answer.location, answer.etag);
+  if (success && target.id === undefined && kind.data)
+    target = answeredTarget(target, answer.capture?.body());
   const confirmed = new Set(answered);
   if (
     success &&
@@ -77,6 +79,26 @@ function targetOf(req: FhirRequest, location: string | undefined, etag: string |
   }
   const { resourceType: type, id } = req;
   return { type, id, version: req.versionId ?? version };
+}
+
+/**
+ * Where a conditional write went (or a create whose answer had no Location), from the resource
+ * the answer carries: parsed only in this rare case.
+ */
+function answeredTarget(target: Target, body: Buffer | undefined): Target {
+  if (body === undefined) return target;
+  try {
+    const resource = JSON.parse(body.toString('utf8')) as {
+      resourceType?: unknown;
+      id?: unknown;
+      meta?: { versionId?: unknown };
+    };
+    if (resource.resourceType !== target.type || typeof resource.id !== 'string') return target;
+    const version = typeof resource.meta?.versionId === 'string' ? resource.meta.versionId : target.version;
+    return { type: target.type, id: resource.id, version };
+  } catch {
+    return target;
+  }
 }
 
 function dataOf(req: FhirRequest, kind: AuditKind, target: Target, success: boolean): EventFacts['data'] {

@@ -181,6 +181,35 @@ describe('one BALP AuditEvent per interaction', () => {
     assert.deepEqual(dataWhat(event), { reference: `${created}/_history/${version}` });
   });
 
+  test('U: a conditional update names the resource the server chose', async () => {
+    const { res, id } = await call('PUT', '/fhir/Patient?identifier=urn:example:seed-patient|9', {
+      body: {
+        resourceType: 'Patient',
+        active: false,
+        identifier: [{ system: 'urn:example:seed-patient', value: '9' }],
+      },
+    });
+    assert.equal(res.status, 200);
+    const event = await onlyEventOf(id);
+    assertBalp(event, 'Update', true);
+    const version = (res.json()['meta'] as { versionId: string }).versionId;
+    assert.deepEqual(dataWhat(event), { reference: `Patient/pat-9/_history/${version}` });
+    assert.deepEqual(patientsOf(event), [{ reference: 'Patient/pat-9' }]);
+  });
+
+  test('E: an operation is an execute event with its query and the Patients of its answer (no BALP profile)', async () => {
+    const { res, id } = await call('GET', '/fhir/Patient/pat-1/$everything');
+    assert.equal(res.status, 200);
+    const event = await onlyEventOf(id);
+    assertValidR4(event);
+    assert.equal(event['meta'], undefined);
+    assert.equal(event['action'], 'E');
+    assert.equal((event['subtype'] as { code: string }[])[0]!.code, 'operation');
+    assert.deepEqual(dataWhat(event), { reference: 'Patient/pat-1' });
+    assert.equal(entities(event, '2', '24')[0]!['description'], 'GET Patient/pat-1/$everything');
+    assert.deepEqual(patientsOf(event), [{ reference: 'Patient/pat-1' }]);
+  });
+
   test('D: a delete is a Delete event naming what is gone by identifier, not by reference', async () => {
     const { res, id } = await call('DELETE', `/fhir/${created}`);
     assert.ok(res.status === 200 || res.status === 204, String(res.status));
