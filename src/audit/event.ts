@@ -77,6 +77,28 @@ function subtype(code: string): string {
   return text;
 }
 
+/** The agents' JSON that depends on the principal alone, serialized once per principal. */
+interface PrincipalJson {
+  /** `"who":…` of the client agent. */
+  readonly client: string;
+  /** From `"who"` to the end of the user agent, but its closing brace. */
+  readonly user: string;
+}
+const principalJsons = new WeakMap<Principal, PrincipalJson>();
+function principalJson(principal: Principal): PrincipalJson {
+  let text = principalJsons.get(principal);
+  if (text === undefined) {
+    const { user } = principal;
+    let userJson = `"who":${json(user.who)}`;
+    if (user.name !== undefined) userJson += `,"name":${json(user.name)}`;
+    userJson += ',"requestor":true';
+    if (user.policy !== undefined) userJson += `,"policy":${json(user.policy)}`;
+    text = { client: `"who":${json(principal.client)}`, user: userJson };
+    principalJsons.set(principal, text);
+  }
+  return text;
+}
+
 const PATIENT = `{"type":${json(ENTITY.person)},"role":${json(ENTITY.patientRole)},"what":`;
 const SHOWN_PATIENT = `${PATIENT}{"reference":"Patient/`;
 const NAMED_PATIENT = `${PATIENT}{"type":"Patient","identifier":{"system":${json(REQUESTED_SYSTEM)},"value":"Patient/`;
@@ -91,7 +113,7 @@ export function auditEventJson(context: RequestContext, facts: EventFacts): stri
   const { kind } = facts;
   const { principal, gatewayBase } = context;
   const base = json(gatewayBase);
-  const user = principal.user;
+  const who = principalJson(principal);
   const { shown, named } = facts.patients;
   let patients = '';
   let patientCount = 0;
@@ -109,14 +131,11 @@ export function auditEventJson(context: RequestContext, facts: EventFacts): stri
   out += `,"period":{"start":"${context.start}","end":"${context.end}"},"recorded":"${context.end}"`;
   out += `,"outcome":"${facts.outcome}"`;
   if (facts.outcomeDesc !== undefined) out += `,"outcomeDesc":${json(facts.outcomeDesc)}`;
-  out += `,"agent":[{"type":{"coding":[${coded(kind.roles.client)}]},"who":${json(principal.client)}`;
+  out += `,"agent":[{"type":{"coding":[${coded(kind.roles.client)}]},${who.client}`;
   out += `,"requestor":false,"network":{"address":${json(context.clientAddress)},"type":"${NETWORK.ipAddress}"}}`;
   out += `,{"type":{"coding":[${coded(kind.roles.server)}]},"who":{"display":${base}}`;
   out += `,"requestor":false,"network":{"address":${base},"type":"${NETWORK.uri}"}}`;
-  out += `,{"type":{"coding":[${coded(kind.roles.user)}]},"who":${json(user.who)}`;
-  if (user.name !== undefined) out += `,"name":${json(user.name)}`;
-  out += ',"requestor":true';
-  if (user.policy !== undefined) out += `,"policy":${json(user.policy)}`;
+  out += `,{"type":{"coding":[${coded(kind.roles.user)}]},${who.user}`;
   out += `}],"source":{"observer":{"display":${base}},"type":${SOURCE_TYPE}}`;
   out += `,"entity":[${REQUEST_ID}${json(context.requestId)}}}}`;
   if (facts.data !== undefined) {

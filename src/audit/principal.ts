@@ -23,6 +23,9 @@ function claim(token: VerifiedToken, name: string): string | undefined {
   return typeof value === 'string' && value !== '' && value.length <= MAX_CLAIM_LENGTH ? value : undefined;
 }
 
+/** Verified tokens are cached (auth/claims-cache.ts): one principal per token object, built once. */
+const principals = new WeakMap<VerifiedToken, Principal>();
+
 /**
  * The principal, or undefined when the decision's `auditAgent` answers undefined (the plugin
  * contract's way to turn audit off for a request).
@@ -38,6 +41,16 @@ export function principalOf(
   }
   if (token === undefined)
     return agent ? { ...ANONYMOUS_PRINCIPAL, user: { who: agent } } : ANONYMOUS_PRINCIPAL;
+  if (agent !== undefined) return principalFrom(token, agent);
+  let principal = principals.get(token);
+  if (principal === undefined) {
+    principal = principalFrom(token, undefined);
+    principals.set(token, principal);
+  }
+  return principal;
+}
+
+function principalFrom(token: VerifiedToken, agent: Reference | undefined): Principal {
   const subject = claim(token, 'sub');
   const name = claim(token, 'preferred_username') ?? claim(token, 'name');
   const clientId = claim(token, 'azp') ?? claim(token, 'client_id');
