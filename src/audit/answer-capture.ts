@@ -19,8 +19,9 @@ export class AnswerCapture implements AnswerTap {
   private readonly chunks: Buffer[] = [];
   private chunkBytes = 0;
   private scanner: PatientScanner | undefined;
-  /** False when a streamed body was cut short (the client went away) or was too long to keep. */
-  private complete = true;
+  /** False while a streamed body flows, and after it was cut short or was too long to keep. */
+  private ended = true;
+  private recorded = false;
 
   /** `keepAll`: the answer of a batch or transaction, read entry by entry. */
   constructor(
@@ -35,7 +36,7 @@ export class AnswerCapture implements AnswerTap {
   stream(body: Readable): Readable {
     const keepAll = this.keepAll();
     if (!keepAll) this.scanner = new PatientScanner(this.gatewayBase);
-    this.complete = false;
+    this.ended = false;
     const capture = this;
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -43,7 +44,7 @@ export class AnswerCapture implements AnswerTap {
         done(null, chunk);
       },
       flush(done) {
-        capture.complete = !keepAll || capture.chunkBytes <= BUNDLE_ANSWER_MAX_BYTES;
+        capture.ended = !keepAll || capture.chunkBytes <= BUNDLE_ANSWER_MAX_BYTES;
         done();
       },
     });
@@ -58,10 +59,22 @@ export class AnswerCapture implements AnswerTap {
     this.chunkBytes += chunk.length;
   }
 
+  /** True once: the exchange is recorded when its answer ends, or when its client goes away. */
+  claim(): boolean {
+    const first = !this.recorded;
+    this.recorded = true;
+    return first;
+  }
+
+  /** False when a streamed answer was cut short: the client went away before its end. */
+  get complete(): boolean {
+    return this.ended || this.scanner === undefined;
+  }
+
   /** The whole body, when it was sent whole or kept whole; undefined otherwise. */
   body(): Buffer | undefined {
     if (this.whole !== undefined) return this.whole;
-    if (!this.complete || this.scanner !== undefined) return undefined;
+    if (!this.ended || this.scanner !== undefined) return undefined;
     return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
   }
 
@@ -72,14 +85,13 @@ export class AnswerCapture implements AnswerTap {
     return Buffer.concat(this.chunks).subarray(0, HEAD_MAX_BYTES);
   }
 
-  /** The Patients the answer names, or undefined when it was not all seen. */
-  patients(): ReadonlySet<string> | undefined {
+  /** The Patients the answer named, as far as it went out. */
+  patients(): ReadonlySet<string> {
     if (this.whole !== undefined) {
       const scanner = new PatientScanner(this.gatewayBase);
       scanner.text(this.whole.toString('latin1'));
       return scanner.ids;
     }
-    if (this.scanner === undefined) return new Set();
-    return this.complete ? this.scanner.ids : undefined;
+    return this.scanner?.ids ?? new Set();
   }
 }

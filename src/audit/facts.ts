@@ -37,6 +37,7 @@ export function factsOf(
   if (kind === undefined || !actions.has(kind.action)) return [];
   const success = answer.status < 400;
   const answered = success ? answer.capture?.patients() : undefined;
+  const cut = success && answer.capture?.complete === false;
   let target = targetOf(req, answer.location, answer.etag);
   if (success && target.id === undefined && kind.data)
     target = answeredTarget(target, answer.capture?.body());
@@ -53,6 +54,7 @@ export function factsOf(
     {
       kind,
       ...outcomeOf(answer.status, success ? undefined : outcomeText(answer.capture?.head())),
+      ...(cut ? { outcomeDesc: 'The client went away before the end of the answer' } : {}),
       ...(kind.data ? { data: dataOf(req, kind, target, success) } : {}),
       ...(kind.query ? { query: queryOf(req, rawRequest(exchange)) } : {}),
       patients: patientsOf(req, kind, target, success, confirmed, exchange.baseUrl),

@@ -69,6 +69,7 @@ export class AuditTrail {
     const { exchange } = answered;
     try {
       const capture = exchange.answerTap instanceof AnswerCapture ? exchange.answerTap : undefined;
+      if (capture !== undefined && !capture.claim()) return;
       const facts = factsOf(
         exchange,
         { ...answered, ...(capture ? { capture } : {}) },

@@ -185,7 +185,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const fhirHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const exchange = exchangeOf(request, reply, options.trustProxy);
     request.exchange = exchange;
-    if (options.audit) exchange.answerTap = options.audit.tap(exchange);
+    const audit = options.audit;
+    if (audit) {
+      exchange.answerTap = audit.tap(exchange);
+      // A client that goes away during the answer gets no onResponse: what it was sent is recorded here.
+      reply.raw.once('close', () => {
+        if (reply.raw.headersSent && !reply.raw.writableFinished) auditRequest(audit, request, reply);
+      });
+    }
     const result = await handleFhirRequest(deps, exchange);
     reply.code(result.status).headers(result.headers);
     return reply.send(result.body);

@@ -6,6 +6,7 @@
  * and R4's AuditEvent definition (balp.ts).
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { type AccessCheckerFactory, denied, granted } from '../../src/access/contract.js';
 import { type LocalFhirServer, seedPatients, startFhirServer } from '../support/fhir-server.js';
@@ -379,6 +380,40 @@ describe('failures and requests without a token', () => {
     const event = await onlyEventOf(id);
     assert.equal(event['outcome'], '4');
     assert.equal(typeof event['outcomeDesc'], 'string');
+  });
+
+  test('a client that goes away during a streamed answer: recorded, naming the Patients it was sent', async () => {
+    // An answer that starts (one entry, no Content-Length: streamed) and never ends.
+    fhir.intercept((req, res) => {
+      if (!req.url.includes('name=endless')) return false;
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      res.write(
+        `{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"${fhir.baseUrl}/Patient/pat-11",` +
+          '"resource":{"resourceType":"Patient","id":"pat-11"},"search":{"mode":"match"}},',
+      );
+      return true;
+    });
+    try {
+      const id = 'went-away';
+      const { hostname, port } = new URL(stack.gatewayUrl);
+      await new Promise<void>((resolve, reject) => {
+        const headers = { ...bearer(token), 'x-request-id': id };
+        const req = request({ host: hostname, port, path: '/fhir/Patient?name=endless', headers }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const event = await onlyEventOf(id);
+      assert.equal(event['outcome'], '0');
+      assert.equal(event['outcomeDesc'], 'The client went away before the end of the answer');
+      assert.deepEqual(patientsOf(event), [{ reference: 'Patient/pat-11' }]);
+    } finally {
+      fhir.intercept(undefined);
+    }
   });
 
   test('metadata without a token is audited with the anonymous agent', async () => {
