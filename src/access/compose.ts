@@ -1,4 +1,5 @@
 import { jsonBody } from '../fhir/body.js';
+import { GatewayError } from '../fhir/errors.js';
 import type { FhirRequest } from '../fhir/request.js';
 import type {
   AccessChecker,
@@ -7,23 +8,31 @@ import type {
   GrantedDecision,
   RequestMutation,
 } from './contract.js';
+import { denied } from './contract.js';
 
 /**
  * Several checkers named in ACCESS_CHECKER act as one: every checker must grant (the first denial
- * wins), mutations apply in order, post-processing steps run in order, each on the previous
- * step's output, and a resource is visible only when it is visible to every checker. A checker
- * that rewrites the body (a Bundle whose entries it narrowed) hands the rewritten body to the
- * next ones, so the body finally sent carries every checker's narrowing, not only the last one's.
+ * wins; with `missingWins`, a later checker's 404 wins over a denial made `afterReading`),
+ * mutations apply in order, post-processing steps run in order, each on the previous step's output,
+ * and a resource is visible only when it is visible to every checker. A checker that rewrites the
+ * body (a Bundle whose entries it narrowed) hands the rewritten body to the next ones, so the body
+ * finally sent carries every checker's narrowing, not only the last one's.
  */
-export function composeCheckers(checkers: readonly AccessChecker[]): AccessChecker {
+export function composeCheckers(
+  checkers: readonly AccessChecker[],
+  { missingWins = false }: ComposeOptions = {},
+): AccessChecker {
   if (checkers.length === 1) return checkers[0]!;
   return {
     async checkAccess(req: FhirRequest): Promise<AccessDecision> {
       const decisions: GrantedDecision[] = [];
       let current = req;
-      for (const checker of checkers) {
+      for (const [index, checker] of checkers.entries()) {
         const decision = await checker.checkAccess(current);
-        if (!decision.canAccess) return decision;
+        if (!decision.canAccess) {
+          if (!missingWins || !decision.afterReading || decision.status === 404) return decision;
+          return (await hiding(checkers.slice(index + 1), current)) ?? decision;
+        }
         decisions.push(decision);
         const body = decision.mutation?.replaceBody;
         if (body !== undefined) current = { ...current, body: jsonBody(body) };
@@ -31,6 +40,37 @@ export function composeCheckers(checkers: readonly AccessChecker[]): AccessCheck
       return combineGranted(decisions);
     },
   };
+}
+
+export interface ComposeOptions {
+  /**
+   * After a denial made `afterReading` (it depends on the stored resource), ask the later checkers
+   * too, and answer 404 if one hides that resource. For independent checkers
+   * (ACCESS_CHECKER=patient,list). Denials made from the request alone (scopes, roles) still win
+   * first: asking on after them would tell apart what they refuse alike.
+   */
+  readonly missingWins?: boolean;
+}
+
+/**
+ * The 404 of a later checker, if one hides the resource: a resource hidden from one checker must
+ * answer as missing whatever the others object to, or the difference (400/403 vs 404) tells that
+ * it exists (docs/security.md, existence oracles). Later checkers are asked only after a denial; one
+ * that fails otherwise leaves the first denial standing.
+ */
+async function hiding(
+  later: readonly AccessChecker[],
+  req: FhirRequest,
+): Promise<AccessDecision | undefined> {
+  for (const checker of later) {
+    try {
+      const decision = await checker.checkAccess(req);
+      if (!decision.canAccess && decision.status === 404) return decision;
+    } catch (error) {
+      if (error instanceof GatewayError && error.status === 404) return denied(error.message, 404);
+    }
+  }
+  return undefined;
 }
 
 function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision {

@@ -110,6 +110,12 @@ export interface DeniedDecision {
    * claims, 415 for a body the checker cannot read).
    */
   readonly status?: 400 | 401 | 403 | 404 | 415;
+  /**
+   * The refusal depends on the stored resource the checker read (its content, or that it was
+   * deleted). Composed with other checkers (ACCESS_CHECKER=a,b), a later checker that hides that
+   * resource (404) answers instead, so the refusal does not tell a hidden resource from a missing one.
+   */
+  readonly afterReading?: boolean;
 }
 
 export type AccessDecision = GrantedDecision | DeniedDecision;

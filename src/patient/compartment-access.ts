@@ -24,6 +24,7 @@ import {
   granted,
   type RequestMutation,
 } from '../access/contract.js';
+import { destructiveReach } from '../fhir/destructive.js';
 import { joinReach } from '../fhir/joins.js';
 import { parseQueryString } from '../fhir/query-string.js';
 import type { FhirRequest, QueryParam } from '../fhir/request.js';
@@ -63,7 +64,7 @@ export class CompartmentAccess {
   }
 
   async decide(req: FhirRequest, entry?: EntryContext): Promise<AccessDecision> {
-    const refusal = joinRefusal(req);
+    const refusal = outrightRefusal(req);
     if (refusal) return refusal;
     const type = req.resourceType;
     switch (req.interaction) {
@@ -217,7 +218,10 @@ export class CompartmentAccess {
       return denied(`${type}/${req.id} is outside ${this.policy.patients.description}`);
     }
     if (stored.state === 'deleted')
-      return denied(`${type}/${req.id} was deleted; it cannot be brought back here`);
+      return {
+        ...denied(`${type}/${req.id} was deleted; it cannot be brought back here`),
+        afterReading: true,
+      };
     if (!this.holds(body, entry)) return notInCompartment(type, this.policy.patients);
     return this.grant();
   }
@@ -240,10 +244,14 @@ export class CompartmentAccess {
       stored = current.resource;
       decision = this.grant();
     }
+    // Refusals from here on depend on the stored resource read above (afterReading).
     const patched = patchedOf(req, stored, this.policy.limits);
-    if (!('ok' in patched)) return patched;
+    if (!('ok' in patched)) return { ...patched, afterReading: true };
     if (!this.holds(patched.resource, entry)) {
-      return denied(`The patched ${type} would leave the compartment of ${this.policy.patients.description}`);
+      return {
+        ...denied(`The patched ${type} would leave the compartment of ${this.policy.patients.description}`),
+        afterReading: true,
+      };
     }
     return decision;
   }
@@ -287,6 +295,27 @@ function joinRefusal(req: FhirRequest): DeniedDecision | undefined {
   if (unbounded.length > 0)
     return denied(`${unbounded.join(', ')} cannot be bounded to patient compartments`);
   return undefined;
+}
+
+/**
+ * What is refused from the request alone, before any lookup (so hidden and missing resources get
+ * the same answer): joins that cannot be confined, destructive extensions.
+ */
+export function outrightRefusal(req: FhirRequest): DeniedDecision | undefined {
+  return joinRefusal(req) ?? destructiveRefusal(req);
+}
+
+/**
+ * Destructive extensions (`_cascade`, `_expunge`, `$expunge`, X-Cascade; src/fhir/destructive.ts)
+ * erase data beyond the resource the request names, in any patient's compartment: refused, before
+ * any lookup, so a hidden resource and a missing one get the same answer.
+ */
+function destructiveRefusal(req: FhirRequest): DeniedDecision | undefined {
+  const destructive = destructiveReach(req);
+  if (destructive === undefined) return undefined;
+  return denied(
+    `${destructive.by.join(', ')} would erase data beyond the request; not supported for patient-level access`,
+  );
 }
 
 function ambiguousInBundle(what: string): DeniedDecision {

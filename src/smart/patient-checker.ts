@@ -19,7 +19,7 @@ import {
 } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { bundleAccess } from '../patient/bundle.js';
-import { CompartmentAccess, type EntryContext } from '../patient/compartment-access.js';
+import { CompartmentAccess, type EntryContext, outrightRefusal } from '../patient/compartment-access.js';
 import { ensureSearchParameters, inPatientCompartment } from '../patient/definitions.js';
 import { idClaim, patientAccessSettings } from '../patient/settings.js';
 import { storedVersion } from '../patient/stored.js';
@@ -89,7 +89,7 @@ class PatientChecker implements AccessChecker {
   }
 
   private async one(req: FhirRequest, entry?: EntryContext): Promise<AccessDecision> {
-    const noScope = this.scopes.coarse(req);
+    const noScope = this.scopes.coarse(req) ?? outrightRefusal(req);
     if (noScope) return noScope;
     const hidden = await this.hiddenTarget(req);
     if (hidden) return hidden;

@@ -16,7 +16,7 @@ export async function authorize(
   token: VerifiedToken,
 ): Promise<GrantedDecision> {
   const checkers = await Promise.all(factories.map((factory) => factory.create(token, ctx)));
-  const decision = await composeCheckers(checkers).checkAccess(req);
+  const decision = await composeCheckers(checkers, { missingWins: true }).checkAccess(req);
   if (decision.canAccess) return decision;
   const status = decision.status ?? 403;
   throw new GatewayError(status, status === 404 ? 'not_found' : 'access_denied', decision.reason);

@@ -108,27 +108,23 @@ describe('answers found leaking by the property test', () => {
 });
 
 /**
- * FINDING of the patient-centred property test (issue 10), OPEN: with ACCESS_CHECKER=list (and
- * patient), a DELETE carrying `_cascade=delete` or `_expunge=true` is forwarded as it came. On
+ * FINDING of the patient-centred property test (issue 10), closed (src/patient/compartment-access.ts
+ * refuses destructive extensions): with ACCESS_CHECKER=list (and patient), a DELETE carrying `_cascade=delete` or `_expunge=true` is forwarded as it came. On
  * HAPI, `_cascade=delete` also deletes every resource that references the target, whoever's
  * compartment they are in (another patient's Observation whose `focus` names it, a List of
  * other patients, another user's access List); `_expunge` erases history. docs/security.md
  * (invariant 3) names them destructive extensions a checker must decide on; the OpenSRP checker
  * needs the delete role for them, these checkers do not look at them. Found by `npm run
  * test:security -- --runs=40 --checker=list --seed=7` (world 0). Safe answer: refused (4xx), nothing
- * forwarded. Left for the helper who owns src/patient/**, src/list/**, src/smart/**.
+ * forwarded.
  */
-describe('FINDING (open): destructive extensions on a DELETE by the patient-centred checkers', () => {
+describe('FINDING (closed): destructive extensions on a DELETE by the patient-centred checkers', () => {
   for (const [checker, claims, path] of [
     ['list', { patient_list: 'access-0' }, 'Patient/pat-0'],
     ['patient', { patient_id: 'pat-0', scope: 'patient/*.cruds' }, 'Observation/obs-own'],
   ] as const) {
     for (const extension of ['_cascade=delete', '_expunge=true']) {
-      // todo while the finding is open: it runs and reports, without failing the suite; drop the
-      // option once src/ refuses these (the test then holds it).
-      test(`${checker}: DELETE ${path}?${extension} is refused and not forwarded`, {
-        todo: 'FINDING open (issue 10)',
-      }, async () => {
+      test(`${checker}: DELETE ${path}?${extension} is refused and not forwarded`, async () => {
         const fhir = await startFhirServer({
           seed: [
             { resourceType: 'Patient', id: 'pat-0' },
@@ -178,7 +174,8 @@ describe('FINDING (open): destructive extensions on a DELETE by the patient-cent
 });
 
 /**
- * FINDING of the patient-centred property test (issue 10), OPEN, minor: with
+ * FINDING of the patient-centred property test (issue 10), closed (src/access/compose.ts: with
+ * several ACCESS_CHECKER checkers, a 404 of any of them wins over the others' denials): with
  * ACCESS_CHECKER=patient,list, a PATCH of a resource the caller may not see (in the token patient's
  * compartment, outside the List's) answers 400 when the patch is invalid (it changes the id), or
  * 403 when the patched version would leave the token patient's compartment, because the patient
@@ -187,10 +184,8 @@ describe('FINDING (open): destructive extensions on a DELETE by the patient-cent
  * invariant 5). Found with the CI seed (pipeline.test.ts, patient,list, world 24). Safe answer:
  * 404 for both.
  */
-describe('FINDING (open): patient,list answers an invalid PATCH of a hidden resource differently from a missing one', () => {
-  test('PATCH Condition/<hidden> with an id-changing patch answers as PATCH Condition/<missing>', {
-    todo: 'FINDING open (issue 10)',
-  }, async () => {
+describe('FINDING (closed): patient,list answers an invalid PATCH of a hidden resource differently from a missing one', () => {
+  test('PATCH Condition/<hidden> with an id-changing patch answers as PATCH Condition/<missing>', async () => {
     const fhir = await startFhirServer({
       seed: [
         { resourceType: 'Patient', id: 'pat-1' },

@@ -138,14 +138,7 @@ export function patientMode(
  * in the summary line instead of failing the run until src/ closes them. Remove an entry when its
  * pinned test passes.
  */
-function openFinding(world: PatientWorld, v: Violation): string | undefined {
-  if (v.kind === 'forward' && v.detail.includes('a destructive extension reached the backend'))
-    return 'F1: _cascade/_expunge forwarded on a DELETE';
-  if (
-    v.kind === 'existence' &&
-    world.spec.checker === 'patient,list' &&
-    / answers 4(00|03|15|22)\b/.test(v.detail)
-  )
-    return "F2: patient,list: the patient checker's refusal of a write answers before the list checker's 404";
+function openFinding(_world: PatientWorld, _v: Violation): string | undefined {
+  // None open: F1 (destructive extensions) and F2 (patient,list existence) are closed.
   return undefined;
 }
