@@ -131,7 +131,7 @@ export class ScopeAccess {
         if (req.conditional) return this.narrowedWrite(req, constrained, visible);
         const stored = await storedVersion(req, this.fhir);
         if (stored.state === 'present' && !matchesAny(stored.resource, constrained)) {
-          return outside(`${type}/${req.id}`, letter, constrained);
+          return read(outside(`${type}/${req.id}`, letter, constrained));
         }
         return granted({ visible });
       }
@@ -192,7 +192,7 @@ export class ScopeAccess {
     if (req.conditional) return this.narrowedWrite(req, criteria, visible);
     const stored = await storedVersion(req, this.fhir);
     if (stored.state === 'present' && !matchesAny(stored.resource, criteria)) {
-      return outside(`${type}/${req.id}`, 'u', criteria);
+      return read(outside(`${type}/${req.id}`, 'u', criteria));
     }
     return granted({ visible });
   }
@@ -214,10 +214,10 @@ export class ScopeAccess {
       if (current.state !== 'present') return denied(`Resource ${type}/${req.id} is not known`, 404);
       stored = current.resource;
     }
-    if (!matchesAny(stored, criteria)) return outside(`${type}/${stored.id}`, 'u', criteria);
+    if (!matchesAny(stored, criteria)) return read(outside(`${type}/${stored.id}`, 'u', criteria));
     const patched = patchedOf(req, stored, this.limits);
-    if (!('ok' in patched)) return patched;
-    if (!matchesAny(patched.resource, criteria)) return outside(`The patched ${type}`, 'u', criteria);
+    if (!('ok' in patched)) return read(patched);
+    if (!matchesAny(patched.resource, criteria)) return read(outside(`The patched ${type}`, 'u', criteria));
     return granted({ visible });
   }
 
@@ -305,6 +305,15 @@ function outside(
   return denied(
     `${what} does not match the criteria of the scopes that grant ${LETTER_NAMES[letter]} (${describe(criteria ?? [])})`,
   );
+}
+
+/**
+ * A refusal that depends on the stored version read (contract.ts `afterReading`): composed with
+ * another checker (ACCESS_CHECKER=patient,list), that checker's 404 answers instead, so the
+ * refusal does not tell that a resource it hides exists.
+ */
+function read(refusal: DeniedDecision): DeniedDecision {
+  return { ...refusal, afterReading: true };
 }
 
 function describe(criteria: readonly (readonly QueryParam[])[]): string {
