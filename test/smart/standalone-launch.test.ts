@@ -107,13 +107,14 @@ test("fhirclient: standalone launch against the local issuer, then the patient's
     const callback = await fetch(approved.headers.get('location')!, { redirect: 'manual' });
     assert.equal(callback.status, 200, await callback.text());
 
-    assert.equal(results?.patientId, PATIENT_AUTHORIZED);
-    assert.equal((results?.patient as { id: string }).id, PATIENT_AUTHORIZED);
-    const bundle = results?.observations as { entry?: { resource: { id: string } }[] };
+    assert.ok(results, 'the app ran its reads');
+    assert.equal(results.patientId, PATIENT_AUTHORIZED);
+    assert.equal((results.patient as { id: string }).id, PATIENT_AUTHORIZED);
+    const bundle = results.observations as { entry?: { resource: { id: string } }[] };
     const ids = (bundle.entry ?? []).map((entry) => entry.resource.id);
     assert.ok(ids.includes('obs-auth-lab'));
     assert.ok(!ids.includes('obs-other-only'));
-    assert.equal(results?.other, 403, 'another patient stays out of reach');
+    assert.equal(results.other, 403, 'another patient stays out of reach');
   } finally {
     await new Promise((resolve) => app.close(resolve));
     await stack.close();
