@@ -31,9 +31,10 @@ export function destructiveReach(req: FhirRequest): DestructiveReach | undefined
     if (req.resourceType === undefined) unboundedBy.push('$expunge');
   }
   for (const param of req.query) {
-    if (param.name === '_expunge' || param.name.startsWith('_expunge:'))
-      by.push(`${param.name}=${param.value}`);
-    if (param.name === '_cascade' || param.name.startsWith('_cascade:')) {
+    // Any case: a server that matched these loosely would act on `_CASCADE` too.
+    const name = param.name.toLowerCase();
+    if (name === '_expunge' || name.startsWith('_expunge:')) by.push(`${param.name}=${param.value}`);
+    if (name === '_cascade' || name.startsWith('_cascade:')) {
       by.push(`${param.name}=${param.value}`);
       unboundedBy.push(`${param.name}=${param.value}`);
     }

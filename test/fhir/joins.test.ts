@@ -165,11 +165,14 @@ describe('destructiveReach', () => {
     assert.deepEqual([sorted(op!.types), op!.unboundedBy, op!.by], [['Patient'], [], ['$expunge']]);
     const param = destructiveReach(parse('DELETE', '/Observation/o1?_expunge=true'));
     assert.deepEqual([sorted(param!.types), param!.unboundedBy], [['Observation'], []]);
+    assert.ok(destructiveReach(parse('DELETE', '/Observation/o1?_EXPUNGE=true')), 'in any case');
   });
 
   test('_cascade, X-Cascade and a system $expunge cannot be bounded', () => {
     for (const req of [
       parse('DELETE', '/Patient/p1?_cascade=delete'),
+      parse('DELETE', '/Patient/p1?_CASCADE=delete'),
+      parse('DELETE', '/Patient/p1?_Cascade:x=delete'),
       parse('DELETE', '/Patient/p1', { headers: { 'x-cascade': 'delete' } }),
       parse('POST', '/$expunge', { body: { resourceType: 'Parameters' } }),
     ]) {
