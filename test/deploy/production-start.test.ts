@@ -58,7 +58,13 @@ describe('the image runtime, outside a container, after `npm ci --omit=dev`', ()
   });
 
   test('readiness: the issuer keys are loaded and the FHIR server answers', async () => {
-    const response = await send(gateway.url, { path: '/readyz' });
+    // The keys load in the background after start (a loaded CI machine may not be there yet):
+    // readiness is what a probe polls, so poll it, a bounded number of times.
+    let response = await send(gateway.url, { path: '/readyz' });
+    for (let attempt = 0; attempt < 100 && response.status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      response = await send(gateway.url, { path: '/readyz' });
+    }
     assert.equal(response.status, 200, response.text);
   });
 
