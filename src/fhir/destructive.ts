@@ -22,8 +22,18 @@ export interface DestructiveReach {
   readonly by: readonly string[];
 }
 
+const DESTRUCTIVE_PARAM = /^_(cascade|expunge)/i;
+
 /** What `req` may erase beyond its interaction, or undefined when it has no destructive extension. */
 export function destructiveReach(req: FhirRequest): DestructiveReach | undefined {
+  // Most requests carry none: answered without allocating.
+  if (
+    req.operation !== 'expunge' &&
+    req.headers['x-cascade'] === undefined &&
+    !req.query.some((param) => DESTRUCTIVE_PARAM.test(param.name))
+  ) {
+    return undefined;
+  }
   const by: string[] = [];
   const unboundedBy: string[] = [];
   if (req.operation === 'expunge') {
