@@ -13,6 +13,19 @@ import { type LocalIssuer, startIssuer } from '../support/issuer.js';
 import { type AppDir, layoutApp } from './app-dir.js';
 import { startGatewayProcess } from './gateway-process.js';
 
+/** Holds the FHIR server's answer to searches whose URL contains `marker` until the returned call. */
+function holdSearches(fhir: LocalFhirServer, marker: string): () => void {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  fhir.intercept(async (req) => {
+    if (req.url.includes(marker)) await held;
+    return false;
+  });
+  return () => release();
+}
+
 describe('signals to `node dist/main.js`', () => {
   let fhir: LocalFhirServer;
   let issuer: LocalIssuer;
@@ -41,14 +54,7 @@ describe('signals to `node dist/main.js`', () => {
   });
 
   test('SIGTERM drains the request in flight (slow backend), refuses new connections, exits 0', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    fhir.intercept(async (req) => {
-      if (req.url.includes('name=slow')) await held;
-      return false;
-    });
+    const release = holdSearches(fhir, 'name=slow');
     const gateway = await startGatewayProcess(app, env());
     try {
       const token = await issuer.mint({});
@@ -86,14 +92,7 @@ describe('signals to `node dist/main.js`', () => {
   });
 
   test('SIGTERM with the in-flight request on a keep-alive connection: answered, the idle connection closed, exits 0', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    fhir.intercept(async (req) => {
-      if (req.url.includes('name=kept')) await held;
-      return false;
-    });
+    const release = holdSearches(fhir, 'name=kept');
     // A grace far longer than the drain: holding the idle connection open would end in exit 1.
     const gateway = await startGatewayProcess(app, { ...env(), SHUTDOWN_GRACE_MS: '60000' });
     try {
