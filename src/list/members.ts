@@ -8,7 +8,7 @@
  */
 import type { FhirClient, Logger } from '../access/contract.js';
 import { GatewayError } from '../fhir/errors.js';
-import { TtlCache } from '../opensrp/cache.js';
+import { TtlCache } from '../access/ttl-cache.js';
 import { NEW_PATIENT, patientIdOf } from '../patient/references.js';
 
 /** How long a List's members are kept (seconds); writes through the gateway forget them at once. */

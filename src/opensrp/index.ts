@@ -18,7 +18,7 @@ import type {
   VerifiedToken,
 } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
-import { TtlCache } from './cache.js';
+import { TtlCache } from '../access/ttl-cache.js';
 import { type DecisionStage, openSrpChecker } from './checker.js';
 import { clientRoleOf, type OpenSrpUser, openSrpUser, ROLE } from './claims.js';
 import { openSrpRoutes } from './endpoints/index.js';

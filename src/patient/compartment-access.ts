@@ -29,7 +29,7 @@ import { joinReach } from '../fhir/joins.js';
 import { parseQueryString } from '../fhir/query-string.js';
 import type { FhirRequest, QueryParam } from '../fhir/request.js';
 import { formatQuery } from '../fhir/serialize.js';
-import type { PatchLimits } from '../opensrp/sync/json-patch.js';
+import type { PatchLimits } from '../fhir/json-patch.js';
 import { inPatientCompartment } from './definitions.js';
 import { inCompartmentOf, type PatientSet } from './membership.js';
 import { confinedTo } from './params.js';

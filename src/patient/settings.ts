@@ -4,7 +4,7 @@
  */
 import type { GatewayContext } from '../access/contract.js';
 import { defaultOf } from '../config/variables.js';
-import type { PatchLimits } from '../opensrp/sync/json-patch.js';
+import type { PatchLimits } from '../fhir/json-patch.js';
 
 export interface PatientAccessSettings {
   readonly backendBase: string;

@@ -10,7 +10,7 @@ import { GatewayError } from '../fhir/errors.js';
 import { memoOnRequest } from '../fhir/request-memo.js';
 import type { FhirRequest, QueryParam } from '../fhir/request.js';
 import { formatQuery } from '../fhir/serialize.js';
-import { type PatchLimits, patchedVersion } from '../opensrp/sync/json-patch.js';
+import { type PatchLimits, patchedVersion } from '../fhir/json-patch.js';
 
 export type Resource = Record<string, unknown> & { resourceType?: string; id?: string };
 

@@ -28,7 +28,7 @@ import {
 } from '../access/contract.js';
 import type { FhirRequest, QueryParam } from '../fhir/request.js';
 import { formatQuery } from '../fhir/serialize.js';
-import type { PatchLimits } from '../opensrp/sync/json-patch.js';
+import type { PatchLimits } from '../fhir/json-patch.js';
 import { conditionalMatch, patchedOf, type Resource, storedVersion } from '../patient/stored.js';
 import { matchesCriteria, unsupportedCriteria } from './criteria.js';
 import type { Letter, SmartScope } from './scopes.js';

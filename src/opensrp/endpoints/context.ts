@@ -4,7 +4,7 @@
  */
 import type { FhirClient, PluginRouteRequest } from '../../access/contract.js';
 import { forbidden, GatewayError } from '../../fhir/errors.js';
-import { TtlCache } from '../cache.js';
+import { TtlCache } from '../../access/ttl-cache.js';
 import { CLIENT_ROLE_MESSAGE } from '../checker.js';
 import { type ClientRole, clientRoleOf, type OpenSrpUser, openSrpUser, ROLE } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';

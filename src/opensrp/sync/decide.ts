@@ -20,7 +20,7 @@ import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES } from './escalation.js';
 import type { Exemptions } from './exempt.js';
 import { unnarrowableJoin } from './joins.js';
-import type { PatchLimits } from './json-patch.js';
+import type { PatchLimits } from '../../fhir/json-patch.js';
 import type { LineageMaintainer } from './lineage.js';
 import type { SyncLookups } from './resolver.js';
 import { conditionParams, GATEWAY_ONLY_PARAMS, narrowedCondition, narrowedTagParams } from './scope.js';

@@ -6,7 +6,7 @@
  */
 import type { Coding } from '@medplum/fhirtypes';
 import type { FhirRequest } from '../../fhir/request.js';
-import type { PatchLimits, Patched } from './json-patch.js';
+import type { PatchLimits, Patched } from '../../fhir/json-patch.js';
 
 export const META_WRITE_OPERATIONS: ReadonlySet<string> = new Set(['meta-add', 'meta-delete']);
 

@@ -7,7 +7,7 @@ import type { FhirClient } from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
 import { memoOnRequest } from '../../fhir/request-memo.js';
 import { type FhirRequest, paramValues } from '../../fhir/request.js';
-import { TtlCache } from '../cache.js';
+import { TtlCache } from '../../access/ttl-cache.js';
 import { type OpenSrpUser, ROLE } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';
 import { type Assignment, resolveAssignment } from './assignment.js';

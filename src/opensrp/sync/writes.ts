@@ -29,7 +29,7 @@ import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES, deletionProblem, ownsAssignmentResource, widening } from './escalation.js';
 import { ALWAYS_EXEMPT_TYPES, type Exemptions } from './exempt.js';
-import { type PatchLimits, type Patched, patchedVersion } from './json-patch.js';
+import { type PatchLimits, type Patched, patchedVersion } from '../../fhir/json-patch.js';
 import { META_WRITE_OPERATIONS, metaChangedVersion } from './meta-operations.js';
 import type { SyncLookups } from './resolver.js';
 import type { StoredVersions } from './stored.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { TtlCache } from '../../src/opensrp/cache.js';
+import { TtlCache } from '../../src/access/ttl-cache.js';
 
 describe('TtlCache', () => {
   test('loads once and then answers from the cache', async () => {

@@ -13,9 +13,9 @@
  * the limit, so the gateway never builds a value past it. At most MAX_PATCH_OPERATIONS operations.
  */
 import { applyPatch, type Operation, Pointer } from 'rfc6902';
-import { MediaType } from '../../fhir/body.js';
-import { MAX_JSON_DEPTH } from '../../fhir/json-depth.js';
-import type { RequestBody } from '../../fhir/request.js';
+import { MediaType } from './body.js';
+import { MAX_JSON_DEPTH } from './json-depth.js';
+import type { RequestBody } from './request.js';
 
 export type Patched =
   | { readonly ok: true; readonly resource: Record<string, unknown> }
