@@ -53,8 +53,12 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   upstream gateways {
-${replicaPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
+${replicaPorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
     keepalive 16;
+    # Shorter than the replicas' own idle timeout, so nginx never reuses a connection a replica is
+    # closing; with max_fails=0 a failed attempt never takes a replica out of the rotation, which
+    # keeps the round robin strict for the tests that count requests per replica.
+    keepalive_timeout 4s;
   }
   server {
     listen 127.0.0.1:${port};
@@ -116,7 +120,10 @@ export async function startLoadBalancer(replicaPorts: readonly number[]): Promis
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => {
-          const [upstream = '', status = '', method = '', uri = ''] = line.split(' ');
+          // $upstream_addr lists every replica tried ("a, b"); the last one answered.
+          const fields = line.split(' ');
+          const [status = '', method = '', uri = ''] = fields.slice(-3);
+          const upstream = fields.slice(0, -3).join(' ').split(', ').at(-1) ?? '';
           return { upstream, status: Number(status), method, uri };
         }),
     async stop() {
