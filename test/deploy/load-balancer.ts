@@ -21,8 +21,11 @@ export interface Served {
 export interface LoadBalancer {
   /** e.g. `http://127.0.0.1:PORT`. */
   readonly url: string;
-  /** Every request answered so far, in order. */
-  served(): Served[];
+  /**
+   * Every request answered so far, in order. nginx writes a line after the client has its answer,
+   * so this waits (up to 5 s, then throws) until at least `atLeast` lines are there.
+   */
+  served(atLeast?: number): Promise<Served[]>;
   stop(): Promise<void>;
 }
 
@@ -115,20 +118,28 @@ export async function startLoadBalancer(replicaPorts: readonly number[]): Promis
   const accessLog = join(dir, 'access.log');
   return {
     url,
-    served: () =>
-      readFileSync(accessLog, 'utf8')
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-          // $upstream_addr lists every replica tried ("a, b"); the last one answered.
-          const fields = line.split(' ');
-          const [status = '', method = '', uri = ''] = fields.slice(-3);
-          const upstream = fields.slice(0, -3).join(' ').split(', ').at(-1) ?? '';
-          return { upstream, status: Number(status), method, uri };
-        }),
+    async served(atLeast = 0) {
+      for (let attempt = 0; ; attempt++) {
+        const lines = readFileSync(accessLog, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '');
+        if (lines.length >= atLeast) return lines.map(parseServed);
+        if (attempt >= 250) throw new Error(`nginx logged ${lines.length} requests, expected ${atLeast}`);
+        await sleep(20);
+      }
+    },
     async stop() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One line of the `replica` log format. */
+function parseServed(line: string): Served {
+  // $upstream_addr lists every replica tried ("a, b"); the last one answered.
+  const fields = line.split(' ');
+  const [status = '', method = '', uri = ''] = fields.slice(-3);
+  const upstream = fields.slice(0, -3).join(' ').split(', ').at(-1) ?? '';
+  return { upstream, status: Number(status), method, uri };
 }

@@ -15,9 +15,9 @@ import { parse } from 'yaml';
 import { loadAllowedQueries } from '../../src/access/allowed-queries-file.js';
 import { CONFIG_VARIABLE_SOURCES, defaultOf } from '../../src/config/variables.js';
 import { R4_RESOURCE_TYPES } from '../../src/fhir/resource-types.js';
+import { type PermissionStack, startPermissionStack } from '../opensrp/permissions-stack.js';
 import { bearer, send } from '../support/http.js';
 import { APP_IDS, buildOpenSrpDataset, PERSONAS, TAG_SYSTEMS } from '../support/opensrp-dataset.js';
-import { type PermissionStack, startPermissionStack } from '../opensrp/permissions-stack.js';
 import { REPO_ROOT, readDockerfile } from './dockerfile.js';
 
 const DEPLOY = join(REPO_ROOT, 'deploy');

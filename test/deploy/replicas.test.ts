@@ -106,7 +106,7 @@ describe('two replicas behind nginx, round robin', () => {
   }
 
   test('an Android sync follows every page of every type across both replicas', async () => {
-    const mark = lb.served().length;
+    const mark = (await lb.served()).length;
     const details = await get(`/PractitionerDetail?keycloak-uuid=${PERSONAS.worker.sub}`);
     assert.equal(details.status, 200, details.text.slice(0, 400));
 
@@ -120,7 +120,8 @@ describe('two replicas behind nginx, round robin', () => {
       'the observations of the worker’s patients, and no other',
     );
 
-    const served = lb.served().slice(mark);
+    const sent = 1 + patients.pages + observations.pages;
+    const served = (await lb.served(mark + sent)).slice(mark);
     assert.ok(served.every((s) => s.status === 200));
     const continuations = served.flatMap((s, i) =>
       s.uri.includes('_getpages=') ? [{ s, before: served[i - 1]! }] : [],
@@ -136,7 +137,7 @@ describe('two replicas behind nginx, round robin', () => {
   });
 
   test('uploads (transactions) go through both replicas, and either serves what the other wrote', async () => {
-    const mark = lb.served().length;
+    const mark = (await lb.served()).length;
     const uploaded: Resource[] = [];
     for (let i = 0; i < 2; i++) {
       const { patient, observation } = registration();
@@ -159,10 +160,7 @@ describe('two replicas behind nginx, round robin', () => {
       for (const entry of entries) assert.match(entry.response?.status ?? '', /^20[01]\b/, 'created');
       uploaded.push(patient, observation);
     }
-    const posts = lb
-      .served()
-      .slice(mark)
-      .filter((s) => s.method === 'POST');
+    const posts = (await lb.served(mark + 2)).slice(mark).filter((s) => s.method === 'POST');
     assert.deepEqual(new Set(posts.map(replicaOf)), new Set([0, 1]), 'each replica took one upload');
 
     for (const resource of uploaded) {

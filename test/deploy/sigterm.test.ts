@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFhirServer, type LocalFhirServer } from '../support/fhir-server.js';
+import { type LocalFhirServer, startFhirServer } from '../support/fhir-server.js';
 import { bearer, send } from '../support/http.js';
 import { type LocalIssuer, startIssuer } from '../support/issuer.js';
 import { type AppDir, layoutApp } from './app-dir.js';
