@@ -27,8 +27,8 @@ export function composeCheckers(
     async checkAccess(req: FhirRequest): Promise<AccessDecision> {
       const decisions: GrantedDecision[] = [];
       let current = req;
-      for (const [index, checker] of checkers.entries()) {
-        const decision = await checker.checkAccess(current);
+      for (let index = 0; index < checkers.length; index++) {
+        const decision = await checkers[index]!.checkAccess(current);
         if (!decision.canAccess) {
           if (!missingWins || !decision.afterReading || decision.status === 404) return decision;
           return (await hiding(checkers.slice(index + 1), current)) ?? decision;
@@ -74,10 +74,17 @@ async function hiding(
 }
 
 function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision {
-  const mutations = decisions.flatMap((d) => (d.mutation ? [d.mutation] : []));
-  const postProcessors = decisions.filter((d) => d.postProcess !== undefined);
-  const auditSource = decisions.find((d) => d.auditAgent !== undefined);
-  const viewers = decisions.filter((d) => d.visible !== undefined);
+  // One pass, no intermediate arrays: this runs on every request of a composed checker.
+  let mutations: RequestMutation[] | undefined;
+  let postProcessors: GrantedDecision[] | undefined;
+  let viewers: GrantedDecision[] | undefined;
+  let auditSource: GrantedDecision | undefined;
+  for (const decision of decisions) {
+    if (decision.mutation !== undefined) mutations = appended(mutations, decision.mutation);
+    if (decision.postProcess !== undefined) postProcessors = appended(postProcessors, decision);
+    if (decision.visible !== undefined) viewers = appended(viewers, decision);
+    if (auditSource === undefined && decision.auditAgent !== undefined) auditSource = decision;
+  }
   const combined: {
     canAccess: true;
     mutation?: RequestMutation;
@@ -85,12 +92,14 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
     auditAgent?: GrantedDecision['auditAgent'];
     visible?: GrantedDecision['visible'];
   } = { canAccess: true };
-  if (mutations.length > 0) combined.mutation = concatMutations(mutations);
-  if (postProcessors.length > 0) {
+  if (mutations !== undefined) combined.mutation = concatMutations(mutations);
+  if (postProcessors?.length === 1) combined.postProcess = postProcessors[0]!.postProcess;
+  else if (postProcessors !== undefined) {
+    const steps = postProcessors;
     combined.postProcess = async (req, res) => {
       let current: BackendResponse = res;
       let replaced: unknown;
-      for (const decision of postProcessors) {
+      for (const decision of steps) {
         const output = await decision.postProcess!(req, current);
         if (output !== undefined) {
           replaced = output;
@@ -101,10 +110,23 @@ function combineGranted(decisions: readonly GrantedDecision[]): GrantedDecision 
     };
   }
   // A resource is shown only when every checker that restricts the answer may show it.
-  if (viewers.length === 1) combined.visible = viewers[0]!.visible!;
-  else if (viewers.length > 1) combined.visible = (resource) => viewers.every((d) => d.visible!(resource));
-  if (auditSource) combined.auditAgent = () => auditSource.auditAgent!();
+  if (viewers?.length === 1) combined.visible = viewers[0]!.visible!;
+  else if (viewers !== undefined) {
+    const all = viewers;
+    combined.visible = (resource) => all.every((d) => d.visible!(resource));
+  }
+  if (auditSource !== undefined) {
+    const source = auditSource;
+    combined.auditAgent = () => source.auditAgent!();
+  }
   return combined;
+}
+
+/** `list` with `item` at its end; a list is made only once something goes in it. */
+function appended<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 /**

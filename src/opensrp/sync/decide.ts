@@ -10,7 +10,6 @@ import {
   denied,
   type FhirClient,
   type GrantedDecision,
-  granted,
   type RequestMutation,
 } from '../../access/contract.js';
 import { destructiveReach } from '../../fhir/destructive.js';
@@ -136,8 +135,7 @@ function narrowed(req: FhirRequest, deps: DecisionDeps, visibility: Visibility):
   if (scope.ids.size === 0) return notConfigured(visibility);
   // Included resources are held to the scope by the answer check, through `visible`: set here from
   // the scope already at hand, so sync/index.ts need not look it up again.
-  const decision = grant(req, deps, narrowedTagParams(req.query, scope), undefined);
-  return { ...decision, visible: visibility.predicate };
+  return grant(req, deps, narrowedTagParams(req.query, scope), undefined, undefined, visibility.predicate);
 }
 
 function notConfigured({ scope }: Visibility): DeniedDecision {
@@ -199,27 +197,33 @@ function grant(
   addParams: RequestMutation['addParams'],
   postProcess: PostProcess | undefined,
   setHeaders?: RequestMutation['setHeaders'],
+  visible?: GrantedDecision['visible'],
 ): GrantedDecision {
-  const discard = GATEWAY_ONLY_PARAMS.filter((name) => req.query.some((p) => p.name === name));
-  const mutation: RequestMutation | undefined =
-    addParams !== undefined || discard.length > 0 || setHeaders !== undefined
-      ? {
-          ...(addParams ? { addParams } : {}),
-          ...(discard.length > 0 ? { discardParams: discard } : {}),
-          ...(setHeaders ? { setHeaders } : {}),
-        }
-      : undefined;
-  const steps = [
-    postProcess,
-    deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined,
-    changesAssignments(req) ? forgetAssignments(deps) : undefined,
-  ];
-  const chain = steps.filter((step): step is PostProcess => step !== undefined);
-  return granted({
-    ...(mutation ? { mutation } : {}),
-    ...(chain.length > 0 ? { postProcess: chain.length === 1 ? chain[0]! : chained(chain) } : {}),
-  });
+  let discard: string[] | undefined;
+  for (const name of GATEWAY_ONLY_PARAMS) {
+    if (req.query.some((p) => p.name === name)) discard = [...(discard ?? []), name];
+  }
+  const decision: Mutable<GrantedDecision> = { canAccess: true };
+  if (addParams !== undefined || discard !== undefined || setHeaders !== undefined) {
+    const mutation: Mutable<RequestMutation> = {};
+    if (addParams !== undefined) mutation.addParams = addParams;
+    if (discard !== undefined) mutation.discardParams = discard;
+    if (setHeaders !== undefined) mutation.setHeaders = setHeaders;
+    decision.mutation = mutation;
+  }
+  const lineage = deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined;
+  const forget = changesAssignments(req) ? forgetAssignments(deps) : undefined;
+  if (lineage === undefined && forget === undefined) {
+    if (postProcess !== undefined) decision.postProcess = postProcess;
+  } else {
+    const chain = [postProcess, lineage, forget].filter((step): step is PostProcess => step !== undefined);
+    decision.postProcess = chain.length === 1 ? chain[0]! : chained(chain);
+  }
+  if (visible !== undefined) decision.visible = visible;
+  return decision;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A write to what assignments are derived from, by any user (issue 8, E1-E3). */
 function changesAssignments(req: FhirRequest): boolean {

@@ -104,7 +104,8 @@ export class SyncLookups {
     const strategy = await this.strategyOf(user.appId);
     const lineage = isLineageMode(req);
     const selected = selectedLocations(req, user, strategy);
-    const key = [user.keycloakId, strategy, lineage, [...selected].sort().join(',')].join('\n');
+    const locations = selected.length === 0 ? '' : selected.length === 1 ? selected[0] : [...selected].sort().join(',');
+    const key = `${user.keycloakId}\n${strategy}\n${lineage}\n${locations}`;
     const keycloakId = user.keycloakId;
     return this.scopes.getOrLoad(key, () => this.computeScope(keycloakId, strategy, lineage, selected));
   }
