@@ -10,6 +10,8 @@ const PAGING_PARAM = '_getpages';
 const PAGE_TOKEN_PARAM = '_page_token';
 /** Link params whose values name a stored search: signed in links, verified when they come back. */
 const CONTINUATION_PARAMS = [PAGING_PARAM, PAGE_TOKEN_PARAM] as const;
+/** `name=` of each continuation param, made once: every link of every page is looked at. */
+const CONTINUATION_ASSIGNMENTS = CONTINUATION_PARAMS.map((name) => `${name}=`);
 const SEPARATOR = '~';
 /** 128 bits of HMAC-SHA256, base64url. */
 const SIGNATURE_LENGTH = 22;
@@ -73,9 +75,9 @@ export class PagingLinks {
     const type = resourceType ?? '';
     return (tail) => {
       const mark = tail.indexOf('?');
-      if (mark === -1 || !CONTINUATION_PARAMS.some((param) => tail.includes(`${param}=`))) return tail;
+      if (mark === -1 || !CONTINUATION_ASSIGNMENTS.some((assignment) => tail.includes(assignment))) return tail;
       // Every page of a search carries the same links but for the offset, and its user asks again.
-      const key = [token.issuer, token.subject ?? '', type, tail].join('\n');
+      const key = `${token.issuer}\n${token.subject ?? ''}\n${type}\n${tail}`;
       let signed = this.signedTails.get(key);
       if (signed === undefined) {
         signed = this.signTail(token, type, tail, mark);
@@ -136,8 +138,15 @@ export function continuesSearch(req: FhirRequest): boolean {
 
 /** Applies the rewrites in order; undefined when there are none. */
 export function composeTails(...tails: (UrlTailRewrite | undefined)[]): UrlTailRewrite | undefined {
+  let only: UrlTailRewrite | undefined;
+  let several = false;
+  for (const tail of tails) {
+    if (tail === undefined) continue;
+    if (only !== undefined) several = true;
+    only ??= tail;
+  }
+  if (!several) return only;
   const present = tails.filter((tail): tail is UrlTailRewrite => tail !== undefined);
-  if (present.length <= 1) return present[0];
   return (tail) => present.reduce((current, rewrite) => rewrite(current), tail);
 }
 
