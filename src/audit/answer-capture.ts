@@ -85,8 +85,8 @@ export class AnswerCapture implements AnswerTap {
     return Buffer.concat(this.chunks).subarray(0, HEAD_MAX_BYTES);
   }
 
-  /** The Patients the answer named, as far as it went out. */
-  patients(): ReadonlySet<string> {
+  /** The Patients the answer named, as far as it went out: a set of this answer's own. */
+  patients(): Set<string> {
     if (this.whole !== undefined) {
       const scanner = new PatientScanner(this.gatewayBase);
       scanner.text(this.whole.toString('latin1'));

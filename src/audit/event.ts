@@ -99,7 +99,9 @@ function principalJson(principal: Principal): PrincipalJson {
   return text;
 }
 
-const PATIENT = `{"type":${json(ENTITY.person)},"role":${json(ENTITY.patientRole)},"what":`;
+/** A code without its display: the patient entity repeats once per Patient, hundreds of times for a large search. */
+const codeOnly = ({ system, code }: Coding): string => json({ system, code });
+const PATIENT = `{"type":${codeOnly(ENTITY.person)},"role":${codeOnly(ENTITY.patientRole)},"what":`;
 const SHOWN_PATIENT = `${PATIENT}{"reference":"Patient/`;
 const NAMED_PATIENT = `${PATIENT}{"type":"Patient","identifier":{"system":${json(REQUESTED_SYSTEM)},"value":"Patient/`;
 const DATA = `{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.domainResourceRole)}`;

@@ -13,6 +13,7 @@ import type { Exchange } from '../server/pipeline/exchange.js';
 import { AnswerCapture } from './answer-capture.js';
 import { auditEventJson, type RequestContext } from './event.js';
 import { type AnswerFacts, factsOf } from './facts.js';
+import { isoInstant } from './instant.js';
 import { AuditMetrics } from './metrics.js';
 import { principalOf } from './principal.js';
 import { SinkQueue } from './queue.js';
@@ -84,8 +85,8 @@ export class AuditTrail {
         clientAddress: answered.clientAddress,
         gatewayBase: exchange.baseUrl,
         requestId: exchange.requestId,
-        start: new Date(now - answered.elapsedMs).toISOString(),
-        end: new Date(now).toISOString(),
+        start: isoInstant(Math.trunc(now - answered.elapsedMs)),
+        end: isoInstant(now),
       };
       for (const fact of facts) {
         const event = auditEventJson(context, fact);
