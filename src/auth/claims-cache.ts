@@ -5,14 +5,15 @@
  * minutes; callers must still check `exp` on every hit, because the LRU's clock is not theirs.
  */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { VerifiedToken } from '../access/contract.js';
 
 const MAX_TTL_MS = 5 * 60 * 1000;
 
+/** sha256 of the token, hex: the cache never holds a token itself. One-shot `hash` makes no Hash object. */
 export function tokenCacheKey(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export class ClaimsCache {

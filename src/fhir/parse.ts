@@ -9,7 +9,7 @@ import { settleBody } from './body-rules.js';
 import { GatewayError } from './errors.js';
 import { checkTargetCharacters, pathSegments, splitTarget } from './path.js';
 import { parseQueryString } from './query-string.js';
-import type { FhirRequest, HttpMethod, RequestBody } from './request.js';
+import type { FhirRequest, HttpMethod, Mutable, RequestBody } from './request.js';
 import { classifyRoute } from './route.js';
 import { quoted } from './url-text.js';
 
@@ -50,21 +50,22 @@ export function buildFhirRequest(
   const urlQuery = parseQueryString(rawQuery, 'query');
   const route = classifyRoute(method, segments, urlQuery);
   const settled = settleBody(method, route, urlQuery, body);
-  const request: FhirRequest = {
+  const request: Mutable<FhirRequest> = {
     method,
     interaction: settled.interaction,
     conditional: route.conditional,
     query: settled.query,
     headers: { ...headers },
   };
-  return withOptional(request, {
-    resourceType: route.resourceType,
-    id: route.id,
-    versionId: route.versionId,
-    compartment: route.compartment,
-    operation: route.operation,
-    body: settled.body,
-  });
+  // Unset fields are left out entirely, so `'id' in req` and deep-equal comparisons stay honest.
+  // Assigned one by one: Object.entries/fromEntries cost several µs on every request.
+  if (route.resourceType !== undefined) request.resourceType = route.resourceType;
+  if (route.id !== undefined) request.id = route.id;
+  if (route.versionId !== undefined) request.versionId = route.versionId;
+  if (route.compartment !== undefined) request.compartment = route.compartment;
+  if (route.operation !== undefined) request.operation = route.operation;
+  if (settled.body !== undefined) request.body = settled.body;
+  return request;
 }
 
 export function httpMethod(method: string): HttpMethod {
@@ -74,8 +75,3 @@ export function httpMethod(method: string): HttpMethod {
   });
 }
 
-/** Leaves unset fields out entirely, so `'id' in req` and deep-equal comparisons stay honest. */
-function withOptional(request: FhirRequest, optional: Partial<FhirRequest>): FhirRequest {
-  const present = Object.entries(optional).filter(([, value]) => value !== undefined);
-  return { ...request, ...Object.fromEntries(present) };
-}

@@ -81,3 +81,6 @@ export function isSearch(req: Pick<FhirRequest, 'interaction'>): boolean {
     req.interaction === 'search-compartment'
   );
 }
+
+/** One of the gateway's readonly shapes while it is being built, field by field. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };

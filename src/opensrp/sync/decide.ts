@@ -14,7 +14,7 @@ import {
 } from '../../access/contract.js';
 import { destructiveReach } from '../../fhir/destructive.js';
 import { GatewayError, notFound } from '../../fhir/errors.js';
-import type { FhirRequest } from '../../fhir/request.js';
+import type { FhirRequest, Mutable } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
 import { ASSIGNMENT_TYPES } from './escalation.js';
 import type { Exemptions } from './exempt.js';
@@ -222,8 +222,6 @@ function grant(
   if (visible !== undefined) decision.visible = visible;
   return decision;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A write to what assignments are derived from, by any user (issue 8, E1-E3). */
 function changesAssignments(req: FhirRequest): boolean {
