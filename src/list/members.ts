@@ -8,14 +8,18 @@
  */
 import type { FhirClient, Logger } from '../access/contract.js';
 import { GatewayError } from '../fhir/errors.js';
-import { TtlCache } from '../access/ttl-cache.js';
+import { stringsBytes, TtlCache } from '../access/ttl-cache.js';
 import { NEW_PATIENT, patientIdOf } from '../patient/references.js';
 
 /** How long a List's members are kept (seconds); writes through the gateway forget them at once. */
 export const LIST_CACHE_TTL_SECONDS = 10;
 
 export class ListMembers {
-  private readonly cache = new TtlCache<ReadonlySet<string>>(LIST_CACHE_TTL_SECONDS, 1000);
+  // A List can name tens of thousands of Patients: bounded by weight as well as count.
+  private readonly cache = new TtlCache<ReadonlySet<string>>(LIST_CACHE_TTL_SECONDS, 1000, {
+    maxBytes: 32 * 1024 * 1024,
+    bytesOf: (ids) => stringsBytes(ids),
+  });
 
   constructor(
     private readonly fhir: FhirClient,

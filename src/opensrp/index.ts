@@ -18,14 +18,14 @@ import type {
   VerifiedToken,
 } from '../access/contract.js';
 import type { FhirRequest } from '../fhir/request.js';
-import { TtlCache } from '../access/ttl-cache.js';
 import { type DecisionStage, openSrpChecker } from './checker.js';
 import { clientRoleOf, type OpenSrpUser, openSrpUser, ROLE } from './claims.js';
+import { hierarchyCache, treeAnswerCache } from './endpoints/context.js';
 import { openSrpRoutes } from './endpoints/index.js';
 import { type ListEntriesDeps, listEntriesDecision, tagScope } from './list-entries.js';
 import { isEntrylessBundle } from './permissions.js';
 import { type OpenSrpSettings, readOpenSrpSettings } from './settings.js';
-import { createSyncAccess, type LocationTree, type SyncAccess } from './sync/index.js';
+import { createSyncAccess, type SyncAccess } from './sync/index.js';
 
 interface OpenSrpState {
   readonly settings: OpenSrpSettings;
@@ -69,8 +69,8 @@ export const permissionChecker: AccessCheckerFactory = {
     const caches = {
       assignments: sync.lookups.assignments,
       strategies: sync.lookups.strategies,
-      hierarchies: new TtlCache<LocationTree>(settings.cacheTtlSeconds),
-      treeAnswers: new TtlCache<string>(settings.cacheTtlSeconds, 100),
+      hierarchies: hierarchyCache(settings.cacheTtlSeconds),
+      treeAnswers: treeAnswerCache(settings.cacheTtlSeconds),
     };
     for (const route of openSrpRoutes(ctx, settings, caches)) app.route(route);
   },

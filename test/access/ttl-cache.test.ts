@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { TtlCache } from '../../src/access/ttl-cache.js';
+import { stringsBytes, TtlCache } from '../../src/access/ttl-cache.js';
 
 describe('TtlCache', () => {
   test('loads once and then answers from the cache', async () => {
@@ -70,5 +70,32 @@ describe('TtlCache', () => {
     assert.equal(cache.get('a'), undefined);
     cache.clear();
     assert.equal(cache.get('c'), undefined);
+  });
+  test('a byte budget bounds what the values weigh: least recently used go first, a value over budget is not kept', async () => {
+    const cache = new TtlCache<string>(60, 100, { maxBytes: 10, bytesOf: (value) => value.length });
+    cache.set('a', 'aaaa');
+    cache.set('b', 'bbbb');
+    cache.get('a');
+    cache.set('c', 'cccc');
+    assert.equal(cache.get('b'), undefined);
+    assert.equal(cache.get('a'), 'aaaa');
+    assert.equal(cache.get('c'), 'cccc');
+    cache.set('huge', 'x'.repeat(11));
+    assert.equal(cache.get('huge'), undefined);
+    assert.equal(cache.get('a'), 'aaaa');
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      return 'y'.repeat(20);
+    };
+    assert.equal(await cache.getOrLoad('big', load), 'y'.repeat(20));
+    assert.equal(await cache.getOrLoad('big', load), 'y'.repeat(20));
+    assert.equal(loads, 2);
+  });
+
+  test('stringsBytes counts characters and a per-string overhead', () => {
+    assert.equal(stringsBytes([]), 0);
+    assert.ok(stringsBytes(['abc', 'de']) > 5);
+    assert.equal(stringsBytes(['abc', 'de']) - stringsBytes(['abc']), stringsBytes(['de']));
   });
 });

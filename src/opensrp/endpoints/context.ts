@@ -31,10 +31,27 @@ export interface EndpointCaches {
 export function createEndpointCaches(ttlSeconds: number): EndpointCaches {
   return {
     assignments: new TtlCache(ttlSeconds),
-    hierarchies: new TtlCache(ttlSeconds),
+    hierarchies: hierarchyCache(ttlSeconds),
     strategies: new TtlCache(ttlSeconds),
-    treeAnswers: new TtlCache(ttlSeconds, 100),
+    treeAnswers: treeAnswerCache(ttlSeconds),
   };
+}
+
+const MIB = 1024 * 1024;
+/** What one Location holds once parsed (its JSON, about 1 KB in the test worlds) with its map entries. */
+const LOCATION_BYTES = 2048;
+
+/** Expanded hierarchies: a 10,000-Location tree holds some 20 MB, so they are bounded by weight too. */
+export function hierarchyCache(ttlSeconds: number): TtlCache<LocationTree> {
+  return new TtlCache(ttlSeconds, 5000, {
+    maxBytes: 128 * MIB,
+    bytesOf: (tree) => tree.byId.size * LOCATION_BYTES,
+  });
+}
+
+/** Serialized tree answers: megabytes each for large hierarchies (6.8 MB for 10,000 Locations). */
+export function treeAnswerCache(ttlSeconds: number): TtlCache<string> {
+  return new TtlCache(ttlSeconds, 100, { maxBytes: 64 * MIB, bytesOf: (answer, key) => answer.length + key.length });
 }
 
 export interface EndpointContext {

@@ -7,7 +7,7 @@ import type { FhirClient } from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
 import { memoOnRequest } from '../../fhir/request-memo.js';
 import { type FhirRequest, paramValues } from '../../fhir/request.js';
-import { TtlCache } from '../../access/ttl-cache.js';
+import { stringsBytes, TtlCache } from '../../access/ttl-cache.js';
 import { type OpenSrpUser, ROLE } from '../claims.js';
 import type { OpenSrpSettings } from '../settings.js';
 import { type Assignment, resolveAssignment } from './assignment.js';
@@ -33,8 +33,10 @@ export class SyncLookups {
     const ttl = settings.cacheTtlSeconds;
     this.strategies = new TtlCache(ttl);
     this.assignments = new TtlCache(ttl);
-    this.locationIds = new TtlCache(ttl);
-    this.scopes = new TtlCache(ttl);
+    // A large assignment's ids are thousands of strings (and its tag value a long string besides):
+    // the count bound alone would let a few thousand users hold gigabytes.
+    this.locationIds = new TtlCache(ttl, 5000, { maxBytes: 32 * MIB, bytesOf: (ids) => stringsBytes(ids) });
+    this.scopes = new TtlCache(ttl, 5000, { maxBytes: 64 * MIB, bytesOf: scopeBytes });
   }
 
   strategyOf(appId: string): Promise<SyncStrategy> {
@@ -161,4 +163,12 @@ export function isLineageMode(req: Pick<FhirRequest, 'query'>): boolean {
 /** The user-selected Location ids of `_syncLocations` (comma lists; blanks and repeats dropped). */
 export function syncLocations(req: Pick<FhirRequest, 'query'>): string[] {
   return distinct(paramValues(req, '_syncLocations').flatMap((v) => v.split(',').map((id) => id.trim())));
+}
+
+const MIB = 1024 * 1024;
+
+/** A scope's ids, and the `_tag` value built from them once per system (scopeTagValue). */
+function scopeBytes(scope: SyncScope): number {
+  const tagBytes = scope.systems.reduce((sum, system) => sum + scope.ids.size * (system.length + 2), 0);
+  return stringsBytes(scope.ids) * (1 + scope.systems.length) + tagBytes;
 }
