@@ -6,8 +6,9 @@
  *
  * New patients: a POST of a Patient, or a PUT of a Patient id that does not exist yet, is granted
  * (as upstream: clinicians register patients), and after the FHIR server created it (201) the
- * gateway adds it to the List, alone or as Bundle entries. A conditional create of a Patient is
- * refused: its match (200) would name a patient outside the List.
+ * gateway adds it to the List, alone or as Bundle entries; when that fails (no such List), the
+ * Patient stays outside it and the create's answer loses its body. A conditional create of a
+ * Patient is refused: its match (200) would name a patient outside the List.
  */
 import { composeCheckers } from '../access/compose.js';
 import {
@@ -120,8 +121,8 @@ class ListChecker implements AccessChecker {
     const addCreated = async (_req: FhirRequest, res: BackendResponse): Promise<undefined> => {
       const id = res.status >= 200 && res.status < 300 ? createdId(res) : undefined;
       if (id === undefined || members.has(id)) return undefined;
-      await this.lists.add(this.listId, [id]);
-      created.add(id);
+      // Only a Patient now in the List is the caller's to see, in this answer too.
+      if (await this.lists.add(this.listId, [id])) created.add(id);
       return undefined;
     };
     return composeCheckers([

@@ -64,11 +64,11 @@ export class ListMembers {
 
   /**
    * Adds Patients to the List after they were created through the gateway. A JSON Patch appends to
-   * `entry` (or creates it). A failure leaves the Patient outside the List: it is logged, and the
-   * client's answer (the Patient was created) stays as it is.
+   * `entry` (or creates it). Returns false when that failed: the Patients stay outside the List
+   * (logged), so the caller may not see them, not even in the create's answer.
    */
-  async add(listId: string, patientIds: readonly string[]): Promise<void> {
-    if (patientIds.length === 0) return;
+  async add(listId: string, patientIds: readonly string[]): Promise<boolean> {
+    if (patientIds.length === 0) return true;
     const items = patientIds.map((id) => ({ item: { reference: `Patient/${id}` } }));
     const append = items.map((value) => ({ op: 'add', path: '/entry/-', value }));
     const headers = { 'content-type': 'application/json-patch+json' };
@@ -79,17 +79,18 @@ export class ListMembers {
         const create = [{ op: 'add', path: '/entry', value: items }];
         answer = await this.fhir.request('PATCH', `List/${listId}`, { body: create, headers });
       }
-      if (answer.status < 200 || answer.status >= 300) {
-        this.logger.error(
-          { list: `List/${listId}`, status: answer.status, patients: patientIds.length },
-          'Could not add new Patients to the patient list; they are outside it',
-        );
-      }
+      if (answer.status >= 200 && answer.status < 300) return true;
+      this.logger.error(
+        { list: `List/${listId}`, status: answer.status, patients: patientIds.length },
+        'Could not add new Patients to the patient list; they are outside it',
+      );
+      return false;
     } catch (error) {
       this.logger.error(
         { list: `List/${listId}`, err: error },
         'Could not add new Patients to the patient list',
       );
+      return false;
     } finally {
       this.forget(listId);
     }

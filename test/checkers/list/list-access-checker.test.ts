@@ -343,7 +343,7 @@ describe('AccessGrantedAndUpdateListTest', () => {
   });
   after(() => s.close());
 
-  test('postProcessNewPatientPost and postProcessNewPatientPut: the List is patched after the create, a failure leaves the answer', async () => {
+  test('postProcessNewPatientPost and postProcessNewPatientPut: the List is patched after the create; when that fails, the answer does not show the Patient', async () => {
     const claims = { patient_list: TEST_LIST_ID };
     const post = await s.call(claims, 'POST', 'Patient', {
       body: { resourceType: 'Patient' },
@@ -356,10 +356,17 @@ describe('AccessGrantedAndUpdateListTest', () => {
     });
     assert.ok(put.status < 300);
     assert.ok(s.forwarded().includes(`PATCH /List/${TEST_LIST_ID}`));
-    // A List the FHIR server does not have: the Patient is created, the failed List update only logged.
+    // A List the FHIR server does not have: the Patient is created, but it is outside the List, so
+    // the answer does not show it (no body; the Location of a create is the client's own).
     const orphan = await s.call({ patient_list: 'no-such-list' }, 'POST', 'Patient', {
-      body: { resourceType: 'Patient' },
+      body: { resourceType: 'Patient', name: [{ family: 'Orphan' }] },
     });
     assert.equal(orphan.status, 201);
+    assert.doesNotMatch(orphan.text, /Orphan|"resourceType":"Patient"/);
+    const orphanPut = await s.call({ patient_list: 'no-such-list' }, 'PUT', 'Patient/pp-orphan', {
+      body: { resourceType: 'Patient', id: 'pp-orphan', name: [{ family: 'Orphan' }] },
+    });
+    assert.ok(orphanPut.status < 300);
+    assert.doesNotMatch(orphanPut.text, /Orphan|"resourceType":"Patient"/);
   });
 });
