@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { builtEntry } from './build.js';
 import type { Plan } from './plan.js';
 import { REPO_ROOT, type Started, startNodeChild } from './processes.js';
+import { imageRuntimeTuning } from './runtime-tuning.js';
 
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 
@@ -43,7 +44,7 @@ export async function startGateway(
   }
   const child = await startNodeChild(
     builtEntry('gateway-process.ts'),
-    { PROXY_PORT: '0', PROXY_HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
+    { ...imageRuntimeTuning(), PROXY_PORT: '0', PROXY_HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
     { execArgv },
   );
   try {
