@@ -463,6 +463,14 @@ export function patientTwinApplies(
     case 'vread':
     case 'history-instance':
     case 'operation':
+      // The patient checker's own Patient is addressed by an id no other resource shares: a hidden
+      // own Patient has no missing twin (a missing id is someone else's, refused from the request).
+      if (
+        stored.resourceType === 'Patient' &&
+        caller.rules.some((rule) => rule.checker === 'patient' && rule.patients?.has(stored.id ?? '') === true)
+      ) {
+        return false;
+      }
       return hiddenFor(caller, stored, ['r']) !== undefined;
     case 'patch':
     case 'delete':
