@@ -18,7 +18,7 @@ const build = stages[0]!;
 const runtime = stages.at(-1)!;
 const KNOWN_VARIABLES = new Set(CONFIG_VARIABLE_SOURCES.flatMap((s) => s.variables.map((v) => v.name)));
 /** The process's own memory settings (Node's and glibc's), not the gateway's configuration. */
-const RUNTIME_TUNING = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'];
+const RUNTIME_TUNING = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
 
 /** Docker's .dockerignore rules: later lines win, `!` re-includes, a matched directory covers its contents. */
 function dockerignored(path: string): boolean {
