@@ -55,7 +55,8 @@ describe('signals to `node dist/main.js`', () => {
 
   test('SIGTERM drains the request in flight (slow backend), refuses new connections, exits 0', async () => {
     const release = holdSearches(fhir, 'name=slow');
-    const gateway = await startGatewayProcess(app, env());
+    // A grace no loaded CI machine reaches: the drain must end because the request did.
+    const gateway = await startGatewayProcess(app, { ...env(), SHUTDOWN_GRACE_MS: '60000' });
     try {
       const token = await issuer.mint({});
       // `Connection: close`: the exit then waits on the request alone, not on an idle keep-alive socket.
