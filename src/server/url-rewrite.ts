@@ -13,6 +13,7 @@ for (const byte of [0x22, 0x27, 0x3c, 0x3e, 0x5c, 0x20, 0x09, 0x0a, 0x0d]) URL_E
 const QUESTION_MARK = 0x3f;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const SPACE = 0x20;
 /** A URL still open at a chunk's end is held back up to this size, then passed on unchanged. */
 const MAX_HELD_URL_BYTES = 4 * 1024 * 1024;
 
@@ -81,7 +82,9 @@ function replaceAll(
       start = at + from.length;
       continue;
     }
-    const url = scanUrl(data, at + from.length, at > 0 && data[at - 1] === QUOTE);
+    // A quote opens a quoted URL only when it is not escaped: `\"` + base is text inside a JSON string.
+    const quoted = at > 0 && data[at - 1] === QUOTE && !(at > 1 && data[at - 2] === BACKSLASH);
+    const url = scanUrl(data, at + from.length, quoted);
     if (url.end === -1 && holdTail && data.length - at <= MAX_HELD_URL_BYTES) {
       parts.push(data.subarray(start, at));
       return { output: Buffer.concat(parts), rest: Buffer.from(data.subarray(at)) };
@@ -123,9 +126,10 @@ function scanUrl(data: Buffer, from: number, quoted: boolean): { end: number; qu
   if (quoted) {
     const quote = data.indexOf(QUOTE, from);
     const span = data.subarray(from, quote === -1 ? data.length : quote);
-    const backslash = span.indexOf(BACKSLASH);
-    const inside = backslash === -1 ? span : span.subarray(0, backslash);
-    return { end: backslash === -1 ? quote : from + backslash, query: inside.indexOf(QUESTION_MARK) !== -1 };
+    // A link holds no backslash or space; text does (another base URL after them is its own URL).
+    const stop = firstOf(span, BACKSLASH, SPACE);
+    const inside = stop === -1 ? span : span.subarray(0, stop);
+    return { end: stop === -1 ? quote : from + stop, query: inside.indexOf(QUESTION_MARK) !== -1 };
   }
   let query = false;
   for (let i = from; i < data.length; i++) {
@@ -134,6 +138,14 @@ function scanUrl(data: Buffer, from: number, quoted: boolean): { end: number; qu
     if (byte === QUESTION_MARK) query = true;
   }
   return { end: -1, query };
+}
+
+/** The first index of either byte in `data`, or -1. */
+function firstOf(data: Buffer, a: number, b: number): number {
+  const first = data.indexOf(a);
+  const second = data.indexOf(b, 0);
+  if (first === -1) return second;
+  return second === -1 || first < second ? first : second;
 }
 
 /** Length of the longest suffix of `data` (from `start` on) that is a proper prefix of `needle`. */
