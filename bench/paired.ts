@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=12]
+ * [--seconds=5]`: CPU per request of one bench row, this checkout against another commit, measured
+ * side by side. Separate `npm run bench` runs on a small VM differ by ±10%; here both gateways
+ * serve the same upstream at the same time, warmed alike, and are measured in alternating windows
+ * at 1,000 requests/s, so what the machine does to one it does to the other. Prints each window
+ * and the mean of the paired differences with its standard error (docs/performance.md, issue 8).
+ *
+ * The base is checked out in a temporary git worktree and installed with `npm ci` (a minute or
+ * two); both gateways run with this checkout's image memory settings (bench/runtime-tuning.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startIssuer } from '../test/support/issuer.js';
+import { type GatewayChild, startGateway, startUpstream } from './gateways.js';
+import { runLoad } from './load.js';
+import { OPENSRP_CHECKER, openSrpTokens, startOpenSrpWorld } from './opensrp-setup.js';
+import { planFrom } from './plan.js';
+import { cpuSecondsOf } from './proc-stats.js';
+import { REPO_ROOT } from './processes.js';
+import { imageRuntimeTuning } from './runtime-tuning.js';
+
+type Row = 'facility' | 'tree' | 'pass-through';
+
+interface Options {
+  readonly base: string;
+  readonly row: Row;
+  readonly windows: number;
+  readonly seconds: number;
+}
+
+function optionsFrom(args: readonly string[]): Options {
+  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const base = value('base');
+  const row = (value('row') ?? 'facility') as Row;
+  const windows = Number(value('windows') ?? 12);
+  const seconds = Number(value('seconds') ?? 5);
+  if (!base || !['facility', 'tree', 'pass-through'].includes(row) || !(windows >= 2) || !(seconds >= 1)) {
+    console.error(
+      'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1]',
+    );
+    process.exit(2);
+  }
+  return { base, row, windows, seconds };
+}
+
+type StartGateway = typeof startGateway;
+
+/** The base commit in a worktree of its own, installed; removed by `remove`. */
+function checkOutBase(ref: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'fhir-gateway-base-'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, stdio: 'inherit' });
+  git('worktree', 'add', '--detach', '--force', dir, ref);
+  const remove = () => {
+    git('worktree', 'remove', '--force', dir);
+  };
+  try {
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { dir, remove };
+}
+
+const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+async function main(): Promise<void> {
+  const options = optionsFrom(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`checking out and installing ${options.base}`);
+  const base = checkOutBase(options.base);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const baseStart = (
+      (await import(join(base.dir, 'bench', 'gateways.ts'))) as { startGateway: StartGateway }
+    ).startGateway;
+    const issuer = await startIssuer();
+    stops.push(() => issuer.close());
+    const opensrp = options.row !== 'pass-through';
+    const world = opensrp ? await startOpenSrpWorld('1k') : undefined;
+    if (world) stops.push(() => world.close());
+    const upstream = await startUpstream(world ? { fhirBase: world.baseUrl, tree: '1k' } : undefined);
+    stops.push(() => upstream.stop());
+    const tokens = opensrp ? await openSrpTokens(issuer) : undefined;
+    const token =
+      options.row === 'tree'
+        ? tokens!.worker
+        : options.row === 'facility'
+          ? tokens!.other
+          : await issuer.mint({ sub: 'bench-user' }, { expiresInSeconds: 3600 });
+    const env = {
+      ...imageRuntimeTuning(),
+      PROXY_TO: upstream.url,
+      TOKEN_ISSUER: issuer.issuerUrl,
+      ACCESS_CHECKER: opensrp ? OPENSRP_CHECKER : 'permissive',
+      ...(opensrp ? {} : { RUN_MODE: 'DEV' }),
+    };
+    const plan = planFrom([]);
+    const gateways: Record<'base' | 'head', GatewayChild> = {
+      base: await baseStart('paired-base', env, plan),
+      head: await startGateway('paired-head', env, plan),
+    };
+    stops.push(
+      () => gateways.base.stop(),
+      () => gateways.head.stop(),
+    );
+
+    const headers = { authorization: `Bearer ${token}` };
+    const path = '/Patient?_count=20';
+    const load = (gateway: GatewayChild, durationS: number) =>
+      runLoad({ url: `${gateway.fhirBase}${path}`, headers, connections: 10, durationS, overallRate: 1000 });
+    for (const [name, gateway] of Object.entries(gateways)) {
+      log(`warming ${name}`);
+      await load(gateway, 20);
+    }
+    const cpu: Record<'base' | 'head', number[]> = { base: [], head: [] };
+    for (let window = 0; window < options.windows; window++) {
+      const order = window % 2 === 0 ? (['base', 'head'] as const) : (['head', 'base'] as const);
+      for (const name of order) {
+        const gateway = gateways[name];
+        const before = cpuSecondsOf([gateway.pid]);
+        const result = await load(gateway, options.seconds);
+        const us = ((cpuSecondsOf([gateway.pid]) - before) / result.requests) * 1e6;
+        cpu[name].push(us);
+        log(
+          `window ${window} ${name}: ${us.toFixed(0)} µs/request (${result.requests} requests, ${result.non2xx} not 2xx)`,
+        );
+      }
+    }
+    const differences = cpu.head.map((us, i) => us - cpu.base[i]!);
+    const meanDifference = mean(differences);
+    const spread = Math.sqrt(
+      mean(differences.map((d) => (d - meanDifference) ** 2)) / (differences.length - 1),
+    );
+    const baseMean = mean(cpu.base);
+    const percent = (v: number) => `${v >= 0 ? '+' : ''}${((v / baseMean) * 100).toFixed(1)}%`;
+    console.log(
+      `${options.row}, ${options.windows} windows: ${options.base} ${baseMean.toFixed(0)} µs/request, ` +
+        `this checkout ${mean(cpu.head).toFixed(0)} µs/request; paired difference ` +
+        `${percent(meanDifference)} ± ${((spread / baseMean) * 100).toFixed(1)}% (standard error)`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    base.remove();
+  }
+}
+
+await main();
+process.exit(0);
