@@ -138,15 +138,8 @@ export function continuesSearch(req: FhirRequest): boolean {
 
 /** Applies the rewrites in order; undefined when there are none. */
 export function composeTails(...tails: (UrlTailRewrite | undefined)[]): UrlTailRewrite | undefined {
-  let only: UrlTailRewrite | undefined;
-  let several = false;
-  for (const tail of tails) {
-    if (tail === undefined) continue;
-    if (only !== undefined) several = true;
-    only ??= tail;
-  }
-  if (!several) return only;
   const present = tails.filter((tail): tail is UrlTailRewrite => tail !== undefined);
+  if (present.length <= 1) return present[0];
   return (tail) => present.reduce((current, rewrite) => rewrite(current), tail);
 }
 

@@ -143,7 +143,7 @@ function scanUrl(data: Buffer, from: number, quoted: boolean): { end: number; qu
 /** The first index of either byte in `data`, or -1. */
 function firstOf(data: Buffer, a: number, b: number): number {
   const first = data.indexOf(a);
-  const second = data.indexOf(b, 0);
+  const second = data.indexOf(b);
   if (first === -1) return second;
   return second === -1 || first < second ? first : second;
 }
