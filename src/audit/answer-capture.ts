@@ -89,7 +89,7 @@ export class AnswerCapture implements AnswerTap {
   patients(): Set<string> {
     if (this.whole !== undefined) {
       const scanner = new PatientScanner(this.gatewayBase);
-      scanner.text(this.whole.toString('latin1'));
+      scanner.bytes(this.whole);
       return scanner.ids;
     }
     return this.scanner?.ids ?? new Set();
