@@ -2,9 +2,9 @@
  * One AuditEvent (FHIR R4) in the shape of the IHE BALP RESTful profiles: agents for the client
  * application, the gateway (the server the client talked to) and the user; entities for the
  * request id, the resource acted on, the query, and the Patients touched. It takes plain facts
- * (facts.ts finds them in an exchange) and writes the event's JSON text directly: the fixed parts
- * are serialized once, at load, because a search can name hundreds of Patients and every
- * microsecond here is spent on every audited request.
+ * (facts.ts finds them in an exchange) and writes the event's JSON as UTF-8 bytes directly
+ * (encoded.ts): the fixed parts are serialized and encoded once, at load, because a search can
+ * name hundreds of Patients and every microsecond here is spent on every audited request.
  */
 import type { Reference } from '../access/contract.js';
 import {
@@ -18,7 +18,8 @@ import {
   REST_EVENT,
   restfulInteraction,
 } from './codes.js';
-import type { AuditKind } from './interaction.js';
+import { EventBytes } from './encoded.js';
+import type { AuditKind, Roles } from './interaction.js';
 
 /** Who made the request; never the token itself. */
 export interface Principal {
@@ -53,103 +54,155 @@ export interface EventFacts {
    * write) names them, so they exist and are referenced; `named`: only the request names them,
    * so they are identified, not referenced (a reference might not resolve).
    */
-  readonly patients: { readonly shown: Iterable<string>; readonly named: readonly string[] };
+  readonly patients: { readonly shown: ReadonlySet<string>; readonly named: readonly string[] };
 }
 
 const json = JSON.stringify;
-const codingJson = new Map<Coding, string>();
-/** The JSON of one of the codes.ts constants, serialized once. */
-function coded(coding: Coding): string {
-  let text = codingJson.get(coding);
-  if (text === undefined) {
-    text = json(coding);
-    codingJson.set(coding, text);
-  }
-  return text;
+/** UTF-8 bytes of a text that is part of every event, made once. */
+const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/**
+ * The agents, source and opening of the entities, which depend only on the kind's roles, the
+ * principal and the gateway's base URL: encoded once per principal, kind of roles and base. The
+ * client's network address goes between the two halves.
+ */
+interface AgentBytes {
+  /** From `,"agent":[` to the client agent's `"address":`. */
+  readonly beforeAddress: Buffer;
+  /** From after the client's address to the request id entity's `"value":`. */
+  readonly afterAddress: Buffer;
 }
-const subtypeJson = new Map<string, string>();
-function subtype(code: string): string {
-  let text = subtypeJson.get(code);
-  if (text === undefined) {
-    text = json(restfulInteraction(code));
-    subtypeJson.set(code, text);
+interface PrincipalAgents {
+  base: string;
+  readonly byRoles: Map<Roles, AgentBytes>;
+}
+const principalAgents = new WeakMap<Principal, PrincipalAgents>();
+
+function agentBytes(principal: Principal, roles: Roles, base: string): AgentBytes {
+  let cached = principalAgents.get(principal);
+  if (cached === undefined || cached.base !== base) {
+    cached = { base, byRoles: new Map() };
+    principalAgents.set(principal, cached);
   }
-  return text;
+  let bytes = cached.byRoles.get(roles);
+  if (bytes === undefined) {
+    bytes = agentsOf(principal, roles, base);
+    cached.byRoles.set(roles, bytes);
+  }
+  return bytes;
 }
 
-/** The agents' JSON that depends on the principal alone, serialized once per principal. */
-interface PrincipalJson {
-  /** `"who":…` of the client agent. */
-  readonly client: string;
-  /** From `"who"` to the end of the user agent, but its closing brace. */
-  readonly user: string;
+function agentsOf(principal: Principal, roles: Roles, gatewayBase: string): AgentBytes {
+  const { user } = principal;
+  const base = json(gatewayBase);
+  const coded = (coding: Coding) => `{"type":{"coding":[${json(coding)}]}`;
+  let userAgent = `${coded(roles.user)},"who":${json(user.who)}`;
+  if (user.name !== undefined) userAgent += `,"name":${json(user.name)}`;
+  userAgent += ',"requestor":true';
+  if (user.policy !== undefined) userAgent += `,"policy":${json(user.policy)}`;
+  return {
+    beforeAddress: utf8(
+      `,"agent":[${coded(roles.client)},"who":${json(principal.client)},"requestor":false,"network":{"address":`,
+    ),
+    afterAddress: utf8(
+      `,"type":"${NETWORK.ipAddress}"}},${coded(roles.server)},"who":{"display":${base}},"requestor":false,` +
+        `"network":{"address":${base},"type":"${NETWORK.uri}"}},${userAgent}}],` +
+        `"source":{"observer":{"display":${base}},"type":${json([APPLICATION_SERVER])}},` +
+        `"entity":[{"type":${json(ENTITY.requestId)},"what":{"identifier":{"value":`,
+    ),
+  };
 }
-const principalJsons = new WeakMap<Principal, PrincipalJson>();
-function principalJson(principal: Principal): PrincipalJson {
-  let text = principalJsons.get(principal);
-  if (text === undefined) {
-    const { user } = principal;
-    let userJson = `"who":${json(user.who)}`;
-    if (user.name !== undefined) userJson += `,"name":${json(user.name)}`;
-    userJson += ',"requestor":true';
-    if (user.policy !== undefined) userJson += `,"policy":${json(user.policy)}`;
-    text = { client: `"who":${json(principal.client)}`, user: userJson };
-    principalJsons.set(principal, text);
+
+/** From the start of the event to the period's start instant, by kind and profile. */
+const heads = new Map<AuditKind, Map<string | undefined, Buffer>>();
+function headBytes(kind: AuditKind, profile: string | undefined): Buffer {
+  let byProfile = heads.get(kind);
+  if (byProfile === undefined) {
+    byProfile = new Map();
+    heads.set(kind, byProfile);
   }
-  return text;
+  let bytes = byProfile.get(profile);
+  if (bytes === undefined) {
+    const meta = profile === undefined ? '' : `,"meta":{"profile":[${json(profile)}]}`;
+    bytes = utf8(
+      `{"resourceType":"AuditEvent"${meta},"type":${json(REST_EVENT)},` +
+        `"subtype":[${json(restfulInteraction(kind.subtype))}],"action":"${kind.action}","period":{"start":"`,
+    );
+    byProfile.set(profile, bytes);
+  }
+  return bytes;
 }
 
 /** A code without its display: the patient entity repeats once per Patient, hundreds of times for a large search. */
 const codeOnly = ({ system, code }: Coding): string => json({ system, code });
-const PATIENT = `{"type":${codeOnly(ENTITY.person)},"role":${codeOnly(ENTITY.patientRole)},"what":`;
+const PATIENT = `,{"type":${codeOnly(ENTITY.person)},"role":${codeOnly(ENTITY.patientRole)},"what":`;
 const SHOWN_PATIENT = `${PATIENT}{"reference":"Patient/`;
+const SHOWN_PATIENT_END = '"}}';
 const NAMED_PATIENT = `${PATIENT}{"type":"Patient","identifier":{"system":${json(REQUESTED_SYSTEM)},"value":"Patient/`;
-const DATA = `{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.domainResourceRole)}`;
-const QUERY = `{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.queryRole)}`;
-const REQUEST_ID = `{"type":${json(ENTITY.requestId)},"what":{"identifier":{"value":`;
-const SOURCE_TYPE = json([APPLICATION_SERVER]);
-const REST_TYPE = json(REST_EVENT);
+const NAMED_PATIENT_END = '"}}}';
+const DATA = utf8(`,{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.domainResourceRole)},"what":`);
+const QUERY = utf8(`,{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.queryRole)},"description":`);
+const QUERY_RAW = utf8(',"query":"');
+const QUERY_END = utf8('"}');
+const PERIOD_END = utf8('","end":"');
+const RECORDED = utf8('"},"recorded":"');
+const OUTCOME_OPEN = utf8('","outcome":"');
+const OUTCOME_DESC = utf8('","outcomeDesc":');
+const QUOTE = utf8('"');
+const REQUEST_ID_END = utf8('}}}');
+const DESCRIPTION = utf8(',"description":');
+const CLOSE_OBJECT = utf8('}');
+const CLOSE_EVENT = utf8(']}');
 
-/** The AuditEvent's JSON text. */
-export function auditEventJson(context: RequestContext, facts: EventFacts): string {
+const out = new EventBytes();
+
+/** The AuditEvent's JSON as UTF-8 (a view of a slab shared with other events: see encoded.ts). */
+export function auditEvent(context: RequestContext, facts: EventFacts): Buffer {
   const { kind } = facts;
-  const { principal, gatewayBase } = context;
-  const base = json(gatewayBase);
-  const who = principalJson(principal);
   const { shown, named } = facts.patients;
-  let patients = '';
-  let patientCount = 0;
-  for (const id of shown) {
-    patients += `,${SHOWN_PATIENT}${id}"}}`;
-    patientCount++;
-  }
-  for (const id of named) patients += `,${NAMED_PATIENT}${id}"}}}`;
-  patientCount += named.length;
+  const agents = agentBytes(context.principal, kind.roles, context.gatewayBase);
 
-  const profile = profileOf(kind, facts.outcome, patientCount);
-  let out = '{"resourceType":"AuditEvent"';
-  if (profile !== undefined) out += `,"meta":{"profile":[${json(profile)}]}`;
-  out += `,"type":${REST_TYPE},"subtype":[${subtype(kind.subtype)}],"action":"${kind.action}"`;
-  out += `,"period":{"start":"${context.start}","end":"${context.end}"},"recorded":"${context.end}"`;
-  out += `,"outcome":"${facts.outcome}"`;
-  if (facts.outcomeDesc !== undefined) out += `,"outcomeDesc":${json(facts.outcomeDesc)}`;
-  out += `,"agent":[{"type":{"coding":[${coded(kind.roles.client)}]},${who.client}`;
-  out += `,"requestor":false,"network":{"address":${json(context.clientAddress)},"type":"${NETWORK.ipAddress}"}}`;
-  out += `,{"type":{"coding":[${coded(kind.roles.server)}]},"who":{"display":${base}}`;
-  out += `,"requestor":false,"network":{"address":${base},"type":"${NETWORK.uri}"}}`;
-  out += `,{"type":{"coding":[${coded(kind.roles.user)}]},${who.user}`;
-  out += `}],"source":{"observer":{"display":${base}},"type":${SOURCE_TYPE}}`;
-  out += `,"entity":[${REQUEST_ID}${json(context.requestId)}}}}`;
+  out.begin();
+  out.bytes(headBytes(kind, profileOf(kind, facts.outcome, shown.size + named.length)));
+  out.ascii(context.start);
+  out.bytes(PERIOD_END);
+  out.ascii(context.end);
+  out.bytes(RECORDED);
+  out.ascii(context.end);
+  out.bytes(OUTCOME_OPEN);
+  out.ascii(facts.outcome);
+  if (facts.outcomeDesc !== undefined) {
+    out.bytes(OUTCOME_DESC);
+    out.json(facts.outcomeDesc);
+  } else out.bytes(QUOTE);
+  out.bytes(agents.beforeAddress);
+  out.json(context.clientAddress);
+  out.bytes(agents.afterAddress);
+  out.json(context.requestId);
+  out.bytes(REQUEST_ID_END);
   if (facts.data !== undefined) {
-    out += `,${DATA},"what":${json(facts.data.what)}`;
-    if (facts.data.description !== undefined) out += `,"description":${json(facts.data.description)}`;
-    out += '}';
+    out.bytes(DATA);
+    out.text(json(facts.data.what));
+    if (facts.data.description !== undefined) {
+      out.bytes(DESCRIPTION);
+      out.json(facts.data.description);
+    }
+    out.bytes(CLOSE_OBJECT);
   }
   if (facts.query !== undefined) {
-    const raw = Buffer.from(facts.query.raw, 'utf8').toString('base64');
-    out += `,${QUERY},"description":${json(facts.query.description)},"query":"${raw}"}`;
+    out.bytes(QUERY);
+    out.json(facts.query.description);
+    out.bytes(QUERY_RAW);
+    out.ascii(Buffer.from(facts.query.raw, 'utf8').toString('base64'));
+    out.bytes(QUERY_END);
   }
-  return `${out}${patients}]}`;
+  // Patient ids are FHIR ids ([A-Za-z0-9\-.]): nothing to escape. Joined, they are one write.
+  if (shown.size > 0)
+    out.ascii(`${SHOWN_PATIENT}${[...shown].join(SHOWN_PATIENT_END + SHOWN_PATIENT)}${SHOWN_PATIENT_END}`);
+  if (named.length > 0)
+    out.ascii(`${NAMED_PATIENT}${named.join(NAMED_PATIENT_END + NAMED_PATIENT)}${NAMED_PATIENT_END}`);
+  out.bytes(CLOSE_EVENT);
+  return out.end();
 }
 
 /**

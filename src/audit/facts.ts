@@ -5,6 +5,7 @@
  */
 import type { AuditAction } from '../config/index.js';
 import { bundleEntries, parseEntryRequest } from '../fhir/bundle-entry.js';
+import { isFhirId } from '../fhir/ids.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { formatPath, formatQuery, isFormSearch } from '../fhir/serialize.js';
 import type { Exchange } from '../server/pipeline/exchange.js';
@@ -96,7 +97,9 @@ function answeredTarget(target: Target, body: Buffer | undefined): Target {
       id?: unknown;
       meta?: { versionId?: unknown };
     };
-    if (resource.resourceType !== target.type || typeof resource.id !== 'string') return target;
+    // The id goes into the event as written: a FHIR id, or nothing.
+    if (resource.resourceType !== target.type || typeof resource.id !== 'string' || !isFhirId(resource.id))
+      return target;
     const version = typeof resource.meta?.versionId === 'string' ? resource.meta.versionId : target.version;
     return { type: target.type, id: resource.id, version };
   } catch {

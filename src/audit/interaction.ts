@@ -23,7 +23,7 @@ export interface AuditKind {
   readonly query: boolean;
 }
 
-interface Roles {
+export interface Roles {
   readonly client: Coding;
   readonly server: Coding;
   readonly user: Coding;

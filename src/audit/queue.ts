@@ -1,5 +1,5 @@
 /**
- * One sink's bounded queue of serialized AuditEvents, written in batches off the request path.
+ * One sink's bounded queue of encoded AuditEvents (encoded.ts), written in batches off the request path.
  *
  * - At most `maxEvents` are held (queued, waiting for a retry, or being written); an event that
  *   finds the queue full is dropped, counted, and reported by a warn line (at most one per 10 s).
@@ -30,9 +30,9 @@ const DROP_WARN_EVERY_MS = 10_000;
 
 export class SinkQueue {
   /** Events not yet in a batch. */
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
   /** Batches to write before new ones are formed: retries and the halves of refused batches. */
-  private readonly ready: string[][] = [];
+  private readonly ready: Buffer[][] = [];
   private readyEvents = 0;
   private writingEvents = 0;
   private writes = 0;
@@ -63,7 +63,7 @@ export class SinkQueue {
     return this.pending.length + this.readyEvents + this.writingEvents;
   }
 
-  push(event: string): void {
+  push(event: Buffer): void {
     if (this.closed || this.held >= this.options.maxEvents) {
       this.drop(1, this.closed ? 'shutdown' : 'queue_full');
       return;
@@ -136,7 +136,7 @@ export class SinkQueue {
     this.timer.unref();
   }
 
-  private write(batch: string[]): void {
+  private write(batch: Buffer[]): void {
     this.writes++;
     this.writingEvents += batch.length;
     this.sink.write(batch, this.abort.signal).then(
@@ -145,7 +145,7 @@ export class SinkQueue {
     );
   }
 
-  private written(batch: string[], result: WriteResult): void {
+  private written(batch: Buffer[], result: WriteResult): void {
     this.writes--;
     this.writingEvents -= batch.length;
     if (this.closed) return;
@@ -182,7 +182,7 @@ export class SinkQueue {
     this.pump(false);
   }
 
-  private requeue(batch: string[]): void {
+  private requeue(batch: Buffer[]): void {
     this.ready.unshift(batch);
     this.readyEvents += batch.length;
   }

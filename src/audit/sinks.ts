@@ -1,11 +1,12 @@
 /**
- * Where AuditEvents are written. Each sink takes a batch of events, already serialized, and says
- * whether it was written, may be retried, or was refused for good.
+ * Where AuditEvents are written. Each sink takes a batch of events, already encoded (encoded.ts),
+ * and says whether it was written, may be retried, or was refused for good.
  */
-import { write as writeFd, close as closeFd } from 'node:fs';
+import { close as closeFd, write as writeFd } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Backend } from '../backend/backend.js';
 import { GatewayError } from '../fhir/errors.js';
+import { jsonLines, transactionBundle } from './encoded.js';
 
 export type WriteResult =
   | { readonly ok: true }
@@ -14,7 +15,8 @@ export type WriteResult =
 export interface Sink {
   /** The `sink` label of the metrics and logs. */
   readonly name: 'fhir' | 'file';
-  write(events: readonly string[], signal: AbortSignal): Promise<WriteResult>;
+  /** `events`: each one AuditEvent's JSON as UTF-8. */
+  write(events: readonly Buffer[], signal: AbortSignal): Promise<WriteResult>;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export class FhirSink implements Sink {
     private readonly owned: boolean,
   ) {}
 
-  async write(events: readonly string[], signal: AbortSignal): Promise<WriteResult> {
+  async write(events: readonly Buffer[], signal: AbortSignal): Promise<WriteResult> {
     let response: Awaited<ReturnType<Backend['send']>>;
     try {
       response = await this.backend.send({
@@ -65,15 +67,6 @@ export class FhirSink implements Sink {
   }
 }
 
-/** Each event is a serialized AuditEvent: the Bundle is written around them, not re-serialized. */
-export function transactionBundle(events: readonly string[]): string {
-  let entries = '';
-  for (const event of events) {
-    entries += `${entries === '' ? '' : ','}{"resource":${event},"request":{"method":"POST","url":"AuditEvent"}}`;
-  }
-  return `{"resourceType":"Bundle","type":"transaction","entry":[${entries}]}`;
-}
-
 function failureText(error: unknown): string {
   if (error instanceof GatewayError)
     return error.detail ? `${error.message} (${error.detail})` : error.message;
@@ -100,13 +93,11 @@ export class JsonLinesSink implements Sink {
   /** `fd` undefined: standard output. */
   constructor(private readonly fd: number | undefined) {}
 
-  async write(events: readonly string[]): Promise<WriteResult> {
+  async write(events: readonly Buffer[]): Promise<WriteResult> {
     try {
       if (this.fd === undefined) await writeLines(events);
       else {
-        let text = '';
-        for (const event of events) text += `${event}\n`;
-        let bytes = Buffer.from(text, 'utf8');
+        let bytes = jsonLines(events);
         while (bytes.length > 0) {
           const { bytesWritten } = await writeAll(this.fd, bytes);
           bytes = bytes.subarray(bytesWritten);
@@ -129,11 +120,11 @@ export class JsonLinesSink implements Sink {
  * Standard output is shared with the log lines: one write per line, through process.stdout (written
  * synchronously to files and pipes on Linux), so that no log line lands inside an event.
  */
-function writeLines(events: readonly string[]): Promise<void> {
+function writeLines(events: readonly Buffer[]): Promise<void> {
   return new Promise((resolve, reject) => {
     let failed = false;
     events.forEach((event, index) => {
-      process.stdout.write(`${event}\n`, (error) => {
+      process.stdout.write(jsonLines([event]), (error) => {
         if (error && !failed) {
           failed = true;
           reject(error);
