@@ -14,6 +14,8 @@
 const SLAB_BYTES = 256 * 1024;
 /** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
 const MAX_BYTES_PER_UNIT = 3;
+/** Characters from which `Buffer#write` copies faster than a loop. */
+const NATIVE_WRITE_ABOVE = 128;
 
 /**
  * Writes one event at a time into the current slab; `end()` hands out the event's bytes, a view
@@ -39,12 +41,21 @@ export class EventBytes {
 
   /**
    * Text that is ASCII by construction: FHIR ids (checked where they are found), instants, codes,
-   * base64. One byte per character, written natively without a check: a character above U+00FF
-   * would lose its high bits, so nothing else may come here.
+   * base64. One byte per character, written without a check: a character above U+00FF would lose
+   * its high bits, so nothing else may come here.
    */
   ascii(text: string): void {
-    this.room(text.length);
-    this.at += this.slab.write(text, this.at, 'latin1');
+    const length = text.length;
+    this.room(length);
+    if (length > NATIVE_WRITE_ABOVE) {
+      this.at += this.slab.write(text, this.at, 'latin1');
+      return;
+    }
+    // Shorter texts are copied here: Buffer#write's argument checks cost more than the copy.
+    const slab = this.slab;
+    const at = this.at;
+    for (let i = 0; i < length; i++) slab[at + i] = text.charCodeAt(i);
+    this.at = at + length;
   }
 
   /** Any text, as UTF-8. */

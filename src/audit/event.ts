@@ -136,10 +136,22 @@ function headBytes(kind: AuditKind, profile: string | undefined): Buffer {
 /** A code without its display: the patient entity repeats once per Patient, hundreds of times for a large search. */
 const codeOnly = ({ system, code }: Coding): string => json({ system, code });
 const PATIENT = `,{"type":${codeOnly(ENTITY.person)},"role":${codeOnly(ENTITY.patientRole)},"what":`;
-const SHOWN_PATIENT = `${PATIENT}{"reference":"Patient/`;
-const SHOWN_PATIENT_END = '"}}';
-const NAMED_PATIENT = `${PATIENT}{"type":"Patient","identifier":{"system":${json(REQUESTED_SYSTEM)},"value":"Patient/`;
-const NAMED_PATIENT_END = '"}}}';
+/** A patient entity around its id: the bytes before the first id, between two ids, after the last. */
+interface PatientEntity {
+  readonly first: Buffer;
+  readonly between: Buffer;
+  readonly last: Buffer;
+}
+const patientEntity = (open: string, close: string): PatientEntity => ({
+  first: utf8(open),
+  between: utf8(close + open),
+  last: utf8(close),
+});
+const SHOWN_PATIENT = patientEntity(`${PATIENT}{"reference":"Patient/`, '"}}');
+const NAMED_PATIENT = patientEntity(
+  `${PATIENT}{"type":"Patient","identifier":{"system":${json(REQUESTED_SYSTEM)},"value":"Patient/`,
+  '"}}}',
+);
 const DATA = utf8(`,{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.domainResourceRole)},"what":`);
 const QUERY = utf8(`,{"type":${json(ENTITY.systemObject)},"role":${json(ENTITY.queryRole)},"description":`);
 const QUERY_RAW = utf8(',"query":"');
@@ -196,13 +208,21 @@ export function auditEvent(context: RequestContext, facts: EventFacts): Buffer {
     out.ascii(Buffer.from(facts.query.raw, 'utf8').toString('base64'));
     out.bytes(QUERY_END);
   }
-  // Patient ids are FHIR ids ([A-Za-z0-9\-.]): nothing to escape. Joined, they are one write.
-  if (shown.size > 0)
-    out.ascii(`${SHOWN_PATIENT}${[...shown].join(SHOWN_PATIENT_END + SHOWN_PATIENT)}${SHOWN_PATIENT_END}`);
-  if (named.length > 0)
-    out.ascii(`${NAMED_PATIENT}${named.join(NAMED_PATIENT_END + NAMED_PATIENT)}${NAMED_PATIENT_END}`);
+  // Patient ids are FHIR ids ([A-Za-z0-9\-.]): nothing to escape.
+  patientEntities(shown, SHOWN_PATIENT);
+  patientEntities(named, NAMED_PATIENT);
   out.bytes(CLOSE_EVENT);
   return out.end();
+}
+
+function patientEntities(ids: Iterable<string>, entity: PatientEntity): void {
+  let next = entity.first;
+  for (const id of ids) {
+    out.bytes(next);
+    out.ascii(id);
+    next = entity.between;
+  }
+  if (next !== entity.first) out.bytes(entity.last);
 }
 
 /**
