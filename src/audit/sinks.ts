@@ -57,15 +57,29 @@ export class FhirSink implements Sink {
       return OK;
     }
     const text = await response.body.text().catch(() => '');
-    // 408, 429 and 5xx may pass; any other status would refuse the same Bundle again.
-    const retry = response.status === 408 || response.status === 429 || response.status >= 500;
-    return { ok: false, retry, reason: `HTTP ${response.status}${diagnosticsOf(text)}` };
+    return {
+      ok: false,
+      retry: refusesAnyBundle(response.status),
+      reason: `HTTP ${response.status}${diagnosticsOf(text)}`,
+    };
   }
 
   async close(): Promise<void> {
     if (this.owned) await this.backend.close();
   }
 }
+
+/**
+ * Statuses that say nothing about the events in the Bundle: the server is busy or failing (408,
+ * 429, 5xx), or refuses every Bundle until someone fixes its access or address (401, 403, 404,
+ * 405, 406, 407, 415). They are retried with back-off, the events kept. Any other refusal (400,
+ * 409, 412, 413, 422, ...) may be one event's fault, and the batch is split to find it: splitting
+ * for a status that refuses everything would send each batch about twice per halving, for nothing.
+ */
+function refusesAnyBundle(status: number): boolean {
+  return status >= 500 || ANY_BUNDLE_REFUSED.has(status);
+}
+const ANY_BUNDLE_REFUSED = new Set([401, 403, 404, 405, 406, 407, 408, 415, 429]);
 
 function failureText(error: unknown): string {
   if (error instanceof GatewayError)

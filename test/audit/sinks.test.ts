@@ -13,13 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { createLogger } from '../../src/server/logger.js';
-import { freePort } from '../support/free-port.js';
 import {
   type LocalFhirServer,
   type RecordedRequest,
   seedPatients,
   startFhirServer,
 } from '../support/fhir-server.js';
+import { freePort } from '../support/free-port.js';
 import { bearer, send } from '../support/http.js';
 import { type LocalIssuer, startIssuer } from '../support/issuer.js';
 import { type Stack, startStack } from '../support/stack.js';
@@ -256,6 +256,62 @@ describe('a sink that is down', () => {
       failing = false;
       await waitUntil('the held events written', () => accepted(refused).length === 2);
       assert.deepEqual(accepted(refused).map(requestIdOf).sort(), ['held-1', 'held-2']);
+    } finally {
+      fhir.intercept(undefined);
+      await stack.close();
+    }
+  });
+
+  test('a sink that refuses every Bundle (403) is retried with back-off, not split; its events are written once it accepts', async () => {
+    fhir.clearRequests();
+    let refusing = true;
+    const refused = new Set<RecordedRequest>();
+    fhir.intercept((req, res) => {
+      if (!refusing || req.method !== 'POST' || req.path !== '/fhir') return false;
+      refused.add(req);
+      res.writeHead(403, { 'content-type': 'application/fhir+json' });
+      res.end(
+        JSON.stringify({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'no AuditEvent writes' }],
+        }),
+      );
+      return true;
+    });
+    const lines: string[] = [];
+    const stack = await gateway(
+      { AUDIT_EVENT_ACTIONS_CONFIG: 'R', AUDIT_BATCH_MAX_EVENTS: '8', AUDIT_FLUSH_INTERVAL_MS: '10' },
+      lines,
+    );
+    const registry = stack.gateway.deps.metrics.registry;
+    try {
+      for (let n = 1; n <= 8; n++) await read(stack, `/fhir/Patient/pat-${n}`, `forbidden-${n}`);
+      await waitUntil(
+        'a refused write',
+        async () =>
+          (await metric(registry, 'fhir_gateway_audit_writes_total', { sink: 'fhir', result: 'retry' })) > 0,
+      );
+      await sleep(300);
+      // Back-off starts at 500 ms: the first refusal and nothing else; split, it would be 15 writes.
+      assert.equal(refused.size, 1, 'one Bundle refused, not its halves');
+      assert.equal(entryCount([...refused][0]!.body), 8);
+      assert.equal(
+        await metric(registry, 'fhir_gateway_audit_writes_total', { sink: 'fhir', result: 'rejected' }),
+        0,
+      );
+      assert.ok(
+        lines.some((line) => line.includes('"level":40') && line.includes('HTTP 403: no AuditEvent writes')),
+        'a warn line says why',
+      );
+      refusing = false;
+      await waitUntil('the held events written', () => accepted(refused).length === 8);
+      assert.equal(
+        await metric(registry, 'fhir_gateway_audit_events_dropped_total', {
+          sink: 'fhir',
+          reason: 'rejected',
+        }),
+        0,
+      );
     } finally {
       fhir.intercept(undefined);
       await stack.close();
