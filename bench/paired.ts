@@ -1,7 +1,8 @@
 /**
  * `npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=12]
- * [--seconds=5]`: CPU per request of one bench row, this checkout against another commit, measured
- * side by side. Separate `npm run bench` runs on a small VM differ by ±10%; here both gateways
+ * [--seconds=5] [--pin]`: CPU per request of one bench row, this checkout against another commit,
+ * measured side by side. `--row=audit` (no base) compares this checkout with itself, audit off
+ * against every interaction audited to a stand-in FHIR sink (issue 12). Separate `npm run bench` runs on a small VM differ by ±10%; here both gateways
  * serve the same upstream at the same time, warmed alike, and are measured in alternating windows
  * at 1,000 requests/s, so what the machine does to one it does to the other. Prints each window
  * and the mean of the paired differences with its standard error (docs/performance.md, issue 8).
@@ -11,24 +12,30 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startIssuer } from '../test/support/issuer.js';
+import { builtEntry } from './build.js';
 import { type GatewayChild, startGateway, startUpstream } from './gateways.js';
 import { runLoad } from './load.js';
 import { OPENSRP_CHECKER, openSrpTokens, startOpenSrpWorld } from './opensrp-setup.js';
 import { planFrom } from './plan.js';
 import { cpuSecondsOf } from './proc-stats.js';
-import { REPO_ROOT } from './processes.js';
+import { REPO_ROOT, startNodeChild } from './processes.js';
 import { imageRuntimeTuning } from './runtime-tuning.js';
 
-type Row = 'facility' | 'tree' | 'pass-through';
+type Row = 'facility' | 'tree' | 'pass-through' | 'audit';
+const ROWS: readonly Row[] = ['facility', 'tree', 'pass-through', 'audit'];
 
 interface Options {
-  readonly base: string;
+  /** Undefined for the audit row: both sides are this checkout. */
+  readonly base: string | undefined;
   readonly row: Row;
   readonly windows: number;
   readonly seconds: number;
+  /** Gateways on the last CPU, everything else on the others (taskset): less scheduling noise. */
+  readonly pin: boolean;
 }
 
 function optionsFrom(args: readonly string[]): Options {
@@ -37,13 +44,20 @@ function optionsFrom(args: readonly string[]): Options {
   const row = (value('row') ?? 'facility') as Row;
   const windows = Number(value('windows') ?? 12);
   const seconds = Number(value('seconds') ?? 5);
-  if (!base || !['facility', 'tree', 'pass-through'].includes(row) || !(windows >= 2) || !(seconds >= 1)) {
+  const pin = args.includes('--pin');
+  if (!ROWS.includes(row) || !base === (row !== 'audit') || !(windows >= 2) || !(seconds >= 1)) {
     console.error(
-      'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1]',
+      'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1] [--pin]\n' +
+        '       npm run bench:paired -- --row=audit [--windows=N>=2] [--seconds=N>=1] [--pin]',
     );
     process.exit(2);
   }
-  return { base, row, windows, seconds };
+  return { base, row, windows, seconds, pin };
+}
+
+/** Each process's threads on these CPUs. */
+function pin(cpus: string, pids: readonly number[]): void {
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 type StartGateway = typeof startGateway;
@@ -73,16 +87,23 @@ const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0
 async function main(): Promise<void> {
   const options = optionsFrom(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(`checking out and installing ${options.base}`);
-  const base = checkOutBase(options.base);
+  let base: ReturnType<typeof checkOutBase> | undefined;
+  if (options.base !== undefined) {
+    log(`checking out and installing ${options.base}`);
+    base = checkOutBase(options.base);
+  }
   const stops: (() => Promise<void>)[] = [];
   try {
-    const baseStart = (
-      (await import(join(base.dir, 'bench', 'gateways.ts'))) as { startGateway: StartGateway }
-    ).startGateway;
+    const baseStart = base
+      ? ((await import(join(base.dir, 'bench', 'gateways.ts'))) as { startGateway: StartGateway })
+          .startGateway
+      : startGateway;
+    const audit = options.row === 'audit';
+    const sink = audit ? await startNodeChild(builtEntry('audit-sink-process.ts'), {}) : undefined;
+    if (sink) stops.push(() => sink.stop());
     const issuer = await startIssuer();
     stops.push(() => issuer.close());
-    const opensrp = options.row !== 'pass-through';
+    const opensrp = options.row !== 'pass-through' && !audit;
     const world = opensrp ? await startOpenSrpWorld('1k') : undefined;
     if (world) stops.push(() => world.close());
     const upstream = await startUpstream(world ? { fhirBase: world.baseUrl, tree: '1k' } : undefined);
@@ -102,14 +123,26 @@ async function main(): Promise<void> {
       ...(opensrp ? {} : { RUN_MODE: 'DEV' }),
     };
     const plan = planFrom([]);
+    const headEnv = sink ? { ...env, AUDIT_EVENT_ACTIONS_CONFIG: 'CRUDE', AUDIT_SINK_URL: sink.url } : env;
     const gateways: Record<'base' | 'head', GatewayChild> = {
       base: await baseStart('paired-base', env, plan),
-      head: await startGateway('paired-head', env, plan),
+      head: await startGateway('paired-head', headEnv, plan),
     };
     stops.push(
       () => gateways.base.stop(),
       () => gateways.head.stop(),
     );
+    if (options.pin) {
+      const last = availableParallelism() - 1;
+      pin(String(last), [gateways.base.pid, gateways.head.pid]);
+      pin(last > 0 ? `0-${last - 1}` : '0', [process.pid, upstream.pid, ...(sink ? [sink.pid] : [])]);
+    }
+    // Audited events are built and written after the answers (up to AUDIT_FLUSH_INTERVAL_MS): a
+    // window's CPU is read once that is done, so none of it falls between two windows.
+    const settleMs = audit ? 1500 : 0;
+    const names = audit
+      ? { base: 'audit off', head: 'audit on' }
+      : { base: options.base!, head: 'this checkout' };
 
     const headers = { authorization: `Bearer ${token}` };
     const path = '/Patient?_count=20';
@@ -126,10 +159,11 @@ async function main(): Promise<void> {
         const gateway = gateways[name];
         const before = cpuSecondsOf([gateway.pid]);
         const result = await load(gateway, options.seconds);
+        await sleep(settleMs);
         const us = ((cpuSecondsOf([gateway.pid]) - before) / result.requests) * 1e6;
         cpu[name].push(us);
         log(
-          `window ${window} ${name}: ${us.toFixed(0)} µs/request (${result.requests} requests, ${result.non2xx} not 2xx)`,
+          `window ${window} ${names[name]}: ${us.toFixed(0)} µs/request (${result.requests} requests, ${result.non2xx} not 2xx)`,
         );
       }
     }
@@ -141,13 +175,13 @@ async function main(): Promise<void> {
     const baseMean = mean(cpu.base);
     const percent = (v: number) => `${v >= 0 ? '+' : ''}${((v / baseMean) * 100).toFixed(1)}%`;
     console.log(
-      `${options.row}, ${options.windows} windows: ${options.base} ${baseMean.toFixed(0)} µs/request, ` +
-        `this checkout ${mean(cpu.head).toFixed(0)} µs/request; paired difference ` +
+      `${options.row}, ${options.windows} windows: ${names.base} ${baseMean.toFixed(0)} µs/request, ` +
+        `${names.head} ${mean(cpu.head).toFixed(0)} µs/request; paired difference ` +
         `${percent(meanDifference)} ± ${((spread / baseMean) * 100).toFixed(1)}% (standard error)`,
     );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
-    base.remove();
+    base?.remove();
   }
 }
 
