@@ -12,6 +12,7 @@
  *   held then is dropped and counted.
  */
 import type { Logger } from '../access/contract.js';
+import { holdEvent, releaseEvent } from './encoded.js';
 import type { AuditMetrics } from './metrics.js';
 import type { Sink, WriteResult } from './sinks.js';
 
@@ -68,6 +69,7 @@ export class SinkQueue {
       this.drop(1, this.closed ? 'shutdown' : 'queue_full');
       return;
     }
+    holdEvent(event);
     this.pending.push(event);
     if (this.pending.length >= this.options.batchMax) this.pump(false);
     else this.arm(this.options.intervalMs);
@@ -150,6 +152,7 @@ export class SinkQueue {
     this.writingEvents -= batch.length;
     if (this.closed) return;
     if (result.ok) {
+      for (const event of batch) releaseEvent(event);
       this.metrics.written.inc({ sink: this.name }, batch.length);
       this.metrics.writes.inc({ sink: this.name, result: 'ok' });
       if (this.failures > 0)
@@ -176,6 +179,7 @@ export class SinkQueue {
         this.requeue(batch.slice(half));
         this.requeue(batch.slice(0, half));
       } else {
+        releaseEvent(batch[0]!);
         this.drop(1, 'rejected', result.reason);
       }
     }

@@ -6,7 +6,7 @@ import { close as closeFd, write as writeFd } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Backend } from '../backend/backend.js';
 import { GatewayError } from '../fhir/errors.js';
-import { jsonLines, transactionBundle } from './encoded.js';
+import { jsonLines, transactionBundle, transactionBundleLength } from './encoded.js';
 
 export type WriteResult =
   | { readonly ok: true }
@@ -21,6 +21,10 @@ export interface Sink {
 }
 
 const OK: WriteResult = { ok: true };
+/** A batch body is at least this big, so that one buffer serves batches of most sizes. */
+const MIN_BODY_BYTES = 1024 * 1024;
+/** As many as writes in flight per sink (queue.ts). */
+const SPARE_BODIES_MAX = 4;
 
 /**
  * A FHIR server: one `transaction` Bundle of `POST AuditEvent` entries per batch, through a Backend
@@ -35,7 +39,19 @@ export class FhirSink implements Sink {
     private readonly owned: boolean,
   ) {}
 
+  /**
+   * Bodies of writes the server took whole, kept for the next writes: a fresh one per batch counted
+   * towards V8's external-memory limit (see encoded.ts). One whose write failed is left to the
+   * collector, as the socket may still be sending it.
+   */
+  private readonly spareBodies: Buffer[] = [];
+
   async write(events: readonly Buffer[], signal: AbortSignal): Promise<WriteResult> {
+    const length = transactionBundleLength(events);
+    let buffer = this.spareBodies.pop();
+    if (buffer === undefined || buffer.length < length)
+      buffer = Buffer.allocUnsafeSlow(Math.max(length, MIN_BODY_BYTES));
+    const body = transactionBundle(events, buffer);
     let response: Awaited<ReturnType<Backend['send']>>;
     try {
       response = await this.backend.send({
@@ -46,7 +62,7 @@ export class FhirSink implements Sink {
           accept: 'application/fhir+json',
           prefer: 'return=minimal',
         },
-        body: transactionBundle(events),
+        body,
         signal,
       });
     } catch (error) {
@@ -54,6 +70,7 @@ export class FhirSink implements Sink {
     }
     if (response.status >= 200 && response.status < 300) {
       await response.body.dump();
+      if (this.spareBodies.length < SPARE_BODIES_MAX) this.spareBodies.push(buffer);
       return OK;
     }
     const text = await response.body.text().catch(() => '');
