@@ -11,17 +11,7 @@ import {
   transactionBundle,
   transactionBundleLength,
 } from '../../src/audit/encoded.js';
-
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/seeded-random.js';
 
 describe('encoded AuditEvents', () => {
   test('held events keep their bytes while slabs are reused for later ones', () => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PatientScanner } from '../../src/audit/patients.js';
+import { seededRandom as random } from '../support/seeded-random.js';
 
 const BASE = 'https://gw.example.org/fhir';
 
@@ -137,17 +138,6 @@ const BYTE_TEXTS: { text: string; names: string[] }[] = [
     names: ['x1', 'x2', 'x3', 'x6'],
   },
 ];
-
-/** A small, seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A text of values the rule names or nearly names, with noise between, JSON or XML at random. */
 function generated(next: () => number): string {
