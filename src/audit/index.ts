@@ -64,9 +64,12 @@ export class AuditTrail {
     private readonly settings: AuditSettings,
     private readonly deps: AuditDeps,
   ) {
-    this.metrics = new AuditMetrics(deps.registry, () => this.queues.map((q) => [q.name, q.held] as const));
+    this.metrics = new AuditMetrics(deps.registry, () =>
+      this.queues.map((q) => [q.name, q.held, q.heldBytes] as const),
+    );
     const options = {
       maxEvents: settings.queueMaxEvents,
+      maxBytes: settings.queueMaxBytes,
       batchMax: settings.batchMaxEvents,
       intervalMs: settings.flushIntervalMs,
     };

@@ -7,8 +7,11 @@ export class AuditMetrics {
   readonly writes: Counter<'sink' | 'result'>;
   readonly buildFailures: Counter;
 
-  /** `held`: the events each sink holds now, read when scraped (nothing to update per event). */
-  constructor(registry: Registry, held: () => Iterable<readonly [string, number]>) {
+  /**
+   * `held`: each sink's name, and the events and bytes it holds now, read when scraped (nothing to
+   * update per event).
+   */
+  constructor(registry: Registry, held: () => Iterable<readonly [string, number, number]>) {
     this.written = new Counter({
       name: 'fhir_gateway_audit_events_written_total',
       help: 'AuditEvents written, by sink (fhir, file)',
@@ -39,6 +42,15 @@ export class AuditMetrics {
       registers: [registry],
       collect() {
         for (const [sink, count] of held()) this.set({ sink }, count);
+      },
+    });
+    new Gauge({
+      name: 'fhir_gateway_audit_queue_bytes',
+      help: 'Bytes of the AuditEvents a sink holds in memory, at most AUDIT_QUEUE_MAX_BYTES',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+      collect() {
+        for (const [sink, , bytes] of held()) this.set({ sink }, bytes);
       },
     });
   }

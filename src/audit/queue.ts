@@ -1,8 +1,9 @@
 /**
  * One sink's bounded queue of encoded AuditEvents (encoded.ts), written in batches off the request path.
  *
- * - At most `maxEvents` are held (queued, waiting for a retry, or being written); an event that
- *   finds the queue full is dropped, counted, and reported by a warn line (at most one per 10 s).
+ * - At most `maxEvents`, and `maxBytes` of them, are held (queued, waiting for a retry, or being
+ *   written); an event that finds the queue full is dropped, counted, and reported by a warn line
+ *   (at most one per 10 s).
  * - A batch starts when `batchMax` events wait, or `intervalMs` after the first one came; up to
  *   MAX_WRITES_IN_FLIGHT batches are written at a time.
  * - A write that fails for a reason that may pass (network, timeout, 408, 429, 5xx) is retried with
@@ -18,6 +19,7 @@ import type { Sink, WriteResult } from './sinks.js';
 
 export interface QueueOptions {
   readonly maxEvents: number;
+  readonly maxBytes: number;
   readonly batchMax: number;
   readonly intervalMs: number;
 }
@@ -36,6 +38,8 @@ export class SinkQueue {
   private readonly ready: Buffer[][] = [];
   private readyEvents = 0;
   private writingEvents = 0;
+  /** Bytes of the events held. */
+  private bytesHeld = 0;
   private writes = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
@@ -60,16 +64,30 @@ export class SinkQueue {
   }
 
   /** Events held in memory: queued, waiting for a retry, or being written. */
+  /** Bytes of the events held. */
+  get heldBytes(): number {
+    return this.bytesHeld;
+  }
+
   get held(): number {
     return this.pending.length + this.readyEvents + this.writingEvents;
   }
 
   push(event: Buffer): void {
-    if (this.closed || this.held >= this.options.maxEvents) {
-      this.drop(1, this.closed ? 'shutdown' : 'queue_full');
+    if (this.closed) {
+      this.drop(1, 'shutdown');
+      return;
+    }
+    if (this.held >= this.options.maxEvents) {
+      this.drop(1, 'queue_full', 'AUDIT_QUEUE_MAX_EVENTS');
+      return;
+    }
+    if (this.bytesHeld + event.length > this.options.maxBytes) {
+      this.drop(1, 'queue_full', 'AUDIT_QUEUE_MAX_BYTES');
       return;
     }
     holdEvent(event);
+    this.bytesHeld += event.length;
     this.pending.push(event);
     if (this.pending.length >= this.options.batchMax) this.pump(false);
     else this.arm(this.options.intervalMs);
@@ -152,7 +170,7 @@ export class SinkQueue {
     this.writingEvents -= batch.length;
     if (this.closed) return;
     if (result.ok) {
-      for (const event of batch) releaseEvent(event);
+      this.let(batch);
       this.metrics.written.inc({ sink: this.name }, batch.length);
       this.metrics.writes.inc({ sink: this.name, result: 'ok' });
       if (this.failures > 0)
@@ -169,7 +187,7 @@ export class SinkQueue {
       if (this.failures === 1) {
         this.logger.warn(
           { sink: this.name, reason: result.reason, held: this.held },
-          `audit: writing to the ${this.name} sink failed; the events are kept (up to AUDIT_QUEUE_MAX_EVENTS) and retried`,
+          `audit: writing to the ${this.name} sink failed; the events are kept (up to AUDIT_QUEUE_MAX_EVENTS and AUDIT_QUEUE_MAX_BYTES) and retried`,
         );
       }
     } else {
@@ -179,11 +197,19 @@ export class SinkQueue {
         this.requeue(batch.slice(half));
         this.requeue(batch.slice(0, half));
       } else {
-        releaseEvent(batch[0]!);
+        this.let(batch);
         this.drop(1, 'rejected', result.reason);
       }
     }
     this.pump(false);
+  }
+
+  /** Lets the queue's events go: written, or refused for good. */
+  private let(batch: readonly Buffer[]): void {
+    for (const event of batch) {
+      this.bytesHeld -= event.length;
+      releaseEvent(event);
+    }
   }
 
   private requeue(batch: Buffer[]): void {
@@ -191,6 +217,7 @@ export class SinkQueue {
     this.readyEvents += batch.length;
   }
 
+  /** `detail`: the setting whose limit was reached (queue_full), or the server's refusal (rejected). */
   private drop(count: number, reason: 'queue_full' | 'rejected' | 'shutdown', detail?: string): void {
     this.metrics.dropped.inc({ sink: this.name, reason }, count);
     if (reason === 'shutdown') return;
@@ -202,10 +229,14 @@ export class SinkQueue {
         sink: this.name,
         reason,
         dropped: this.unreportedDrops,
-        ...(detail !== undefined ? { detail } : {}),
         ...(reason === 'queue_full'
-          ? { limit: this.options.maxEvents, setting: 'AUDIT_QUEUE_MAX_EVENTS' }
-          : {}),
+          ? {
+              setting: detail,
+              limit: detail === 'AUDIT_QUEUE_MAX_BYTES' ? this.options.maxBytes : this.options.maxEvents,
+            }
+          : detail !== undefined
+            ? { detail }
+            : {}),
       },
       reason === 'queue_full'
         ? `audit: AuditEvents dropped: the ${this.name} sink's queue is full`

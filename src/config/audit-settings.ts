@@ -16,6 +16,8 @@ export interface AuditSettings {
   /** A path, or `-` for standard output; undefined: no JSON-lines sink. */
   readonly logFile?: string;
   readonly queueMaxEvents: number;
+  /** Bytes of encoded events held per sink, at most. */
+  readonly queueMaxBytes: number;
   readonly batchMaxEvents: number;
   readonly flushIntervalMs: number;
 }
@@ -26,6 +28,7 @@ export interface AuditValues {
   readonly AUDIT_SINK_URL?: string | undefined;
   readonly AUDIT_LOG_FILE?: string | undefined;
   readonly AUDIT_QUEUE_MAX_EVENTS: number;
+  readonly AUDIT_QUEUE_MAX_BYTES: number;
   readonly AUDIT_BATCH_MAX_EVENTS: number;
   readonly AUDIT_FLUSH_INTERVAL_MS: number;
 }
@@ -47,6 +50,7 @@ export function auditSettings(v: AuditValues): { audit?: AuditSettings } {
       sinkIsBackend: sinkUrl === v.PROXY_TO,
       ...(v.AUDIT_LOG_FILE !== undefined ? { logFile: v.AUDIT_LOG_FILE } : {}),
       queueMaxEvents: v.AUDIT_QUEUE_MAX_EVENTS,
+      queueMaxBytes: v.AUDIT_QUEUE_MAX_BYTES,
       batchMaxEvents: v.AUDIT_BATCH_MAX_EVENTS,
       flushIntervalMs: v.AUDIT_FLUSH_INTERVAL_MS,
     },

@@ -3,6 +3,7 @@
  * both directions at compile time: no variable without a parser, no parser for an unlisted variable.
  */
 import { z } from 'zod';
+import { BACKEND_TYPES } from '../backend/credentials/settings.js';
 import {
   commaList,
   flag,
@@ -13,7 +14,6 @@ import {
   requiredText,
   wholeNumber,
 } from './parsers.js';
-import { BACKEND_TYPES } from '../backend/credentials/settings.js';
 import type { CoreVariableName } from './variables.js';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -167,6 +167,7 @@ export const environmentSchema = z.object({
   AUDIT_SINK_URL: auditSinkUrl.optional(),
   AUDIT_LOG_FILE: z.string().optional(),
   AUDIT_QUEUE_MAX_EVENTS: wholeNumber(1, 10_000_000),
+  AUDIT_QUEUE_MAX_BYTES: wholeNumber(65_536, Number.MAX_SAFE_INTEGER),
   AUDIT_BATCH_MAX_EVENTS: wholeNumber(1, 10_000),
   AUDIT_FLUSH_INTERVAL_MS: wholeNumber(1, MAX_TIMER_MS),
   BUNDLE_MAX_ENTRIES: wholeNumber(1, 1_000_000),

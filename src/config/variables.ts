@@ -295,6 +295,13 @@ const CORE_VARIABLE_SPECS = {
     description:
       'Most AuditEvents each sink holds in memory (queued or being written); more are dropped and counted.',
   },
+  AUDIT_QUEUE_MAX_BYTES: {
+    default: '67108864',
+    required: false,
+    group: 'access',
+    description:
+      'Most bytes of AuditEvents each sink holds in memory (an event of a large search names hundreds of Patients); more are dropped and counted.',
+  },
   AUDIT_BATCH_MAX_EVENTS: {
     default: '100',
     required: false,

@@ -34,6 +34,7 @@ describe('AUDIT_* settings', () => {
       sinkUrl: 'http://hapi:8080/fhir',
       sinkIsBackend: true,
       queueMaxEvents: 10000,
+      queueMaxBytes: 67108864,
       batchMaxEvents: 100,
       flushIntervalMs: 1000,
     });
@@ -75,6 +76,7 @@ describe('AUDIT_* settings', () => {
     refused({ AUDIT_SINK_URL: 'ftp://audit/fhir' }, 'AUDIT_SINK_URL', /http/);
     refused({ AUDIT_SINK_URL: 'https://audit/fhir?x=1' }, 'AUDIT_SINK_URL', /query/);
     refused({ AUDIT_QUEUE_MAX_EVENTS: '0' }, 'AUDIT_QUEUE_MAX_EVENTS', /whole number/);
+    refused({ AUDIT_QUEUE_MAX_BYTES: '1000' }, 'AUDIT_QUEUE_MAX_BYTES', /whole number/);
     refused({ AUDIT_BATCH_MAX_EVENTS: '10001' }, 'AUDIT_BATCH_MAX_EVENTS', /whole number/);
     refused({ AUDIT_FLUSH_INTERVAL_MS: '1s' }, 'AUDIT_FLUSH_INTERVAL_MS', /whole number/);
   });

@@ -231,6 +231,47 @@ describe('a sink that is down', () => {
     );
   });
 
+  test('the queue is bounded by bytes too: large events are dropped once AUDIT_QUEUE_MAX_BYTES is held', async () => {
+    const lines: string[] = [];
+    const dead = `http://127.0.0.1:${await freePort()}/fhir`;
+    const audited = await gateway(
+      {
+        AUDIT_EVENT_ACTIONS_CONFIG: 'E',
+        AUDIT_SINK_URL: dead,
+        AUDIT_QUEUE_MAX_BYTES: '65536',
+        AUDIT_FLUSH_INTERVAL_MS: '10',
+        SHUTDOWN_GRACE_MS: '300',
+      },
+      lines,
+    );
+    const registry = audited.gateway.deps.metrics.registry;
+    try {
+      // Each search names its 10 Patients: an event of about 4.5 KB.
+      for (let n = 0; n < 40; n++) assert.equal((await read(audited, '/fhir/Patient?_count=10')).status, 200);
+      await waitUntil(
+        'drops for the byte bound',
+        async () =>
+          (await metric(registry, 'fhir_gateway_audit_events_dropped_total', {
+            sink: 'fhir',
+            reason: 'queue_full',
+          })) > 0,
+      );
+      const bytes = await metric(registry, 'fhir_gateway_audit_queue_bytes', { sink: 'fhir' });
+      const events = await metric(registry, 'fhir_gateway_audit_queue_events', { sink: 'fhir' });
+      assert.ok(bytes > 32_768 && bytes <= 65_536, `held ${bytes} bytes, at most AUDIT_QUEUE_MAX_BYTES`);
+      assert.ok(events > 0 && events < 40, `held ${events} events`);
+      assert.ok(
+        lines.some((line) => {
+          const fields = JSON.parse(line) as Json;
+          return fields['setting'] === 'AUDIT_QUEUE_MAX_BYTES' && fields['limit'] === 65_536;
+        }),
+        'the warn line names the byte bound',
+      );
+    } finally {
+      await audited.close();
+    }
+  });
+
   test('events held while the sink fails are written once it is back', async () => {
     fhir.clearRequests();
     let failing = true;
