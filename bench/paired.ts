@@ -45,7 +45,12 @@ function optionsFrom(args: readonly string[]): Options {
   const windows = Number(value('windows') ?? 12);
   const seconds = Number(value('seconds') ?? 5);
   const pin = args.includes('--pin');
-  if (!ROWS.includes(row) || !base === (row !== 'audit') || !(windows >= 2) || !(seconds >= 1)) {
+  if (
+    !ROWS.includes(row) ||
+    (row === 'audit') !== (base === undefined) ||
+    !(windows >= 2) ||
+    !(seconds >= 1)
+  ) {
     console.error(
       'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1] [--pin]\n' +
         '       npm run bench:paired -- --row=audit [--windows=N>=2] [--seconds=N>=1] [--pin]',

@@ -6,8 +6,8 @@
  * of ~100 pieces, flattened once for the event and once more, with 99 others, when the HTTP client
  * encoded a ~640 KB batch on the event loop (measured 10-17 µs per event inside the gateway, and
  * every piece garbage for the young-generation collector). Written into a slab, an event's fixed
- * parts are copies of bytes made at load, it waits outside the JavaScript heap, and a batch is one
- * `Buffer.concat`.
+ * parts are copies of bytes made at load, it waits outside the JavaScript heap, and a batch is
+ * copied once around them into a reused body buffer.
  */
 
 /** Bytes per slab. Events are written one after another into the current slab. */

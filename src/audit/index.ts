@@ -127,7 +127,7 @@ export class AuditTrail {
 
   private build({ answered, capture, endMs }: Unbuilt): void {
     const { exchange } = answered;
-    const facts = factsOf(exchange, { ...answered, ...(capture ? { capture } : {}) }, this.settings.actions);
+    const facts = factsOf(exchange, capture ? { ...answered, capture } : answered, this.settings.actions);
     if (facts.length === 0) return;
     const principal = principalOf(exchange.token, exchange.decision);
     if (principal === undefined) return;

@@ -6,9 +6,10 @@
  *   (at most one per 10 s).
  * - A batch starts when `batchMax` events wait, or `intervalMs` after the first one came; up to
  *   MAX_WRITES_IN_FLIGHT batches are written at a time.
- * - A write that fails for a reason that may pass (network, timeout, 408, 429, 5xx) is retried with
- *   exponential back-off; meanwhile nothing else is sent to that sink. A batch the sink refuses
- *   (another 4xx) is split in two and each half written on its own, so one bad event costs only itself.
+ * - A write that fails for a reason that may pass (network, timeout, 408, 429, 5xx, or a refusal of
+ *   any Bundle such as 401 or 403: the sink says which, sinks.ts) is retried with exponential
+ *   back-off; meanwhile nothing else is sent to that sink. A batch the sink refuses for good (400,
+ *   422, ...) is split in two and each half written on its own, so one bad event costs only itself.
  * - `close(deadline)` writes everything left, retrying quickly, until the deadline; what is still
  *   held then is dropped and counted.
  */
@@ -63,12 +64,12 @@ export class SinkQueue {
     return this.sink.name;
   }
 
-  /** Events held in memory: queued, waiting for a retry, or being written. */
   /** Bytes of the events held. */
   get heldBytes(): number {
     return this.bytesHeld;
   }
 
+  /** Events held in memory: queued, waiting for a retry, or being written. */
   get held(): number {
     return this.pending.length + this.readyEvents + this.writingEvents;
   }
@@ -170,7 +171,7 @@ export class SinkQueue {
     this.writingEvents -= batch.length;
     if (this.closed) return;
     if (result.ok) {
-      this.let(batch);
+      this.release(batch);
       this.metrics.written.inc({ sink: this.name }, batch.length);
       this.metrics.writes.inc({ sink: this.name, result: 'ok' });
       if (this.failures > 0)
@@ -197,7 +198,7 @@ export class SinkQueue {
         this.requeue(batch.slice(half));
         this.requeue(batch.slice(0, half));
       } else {
-        this.let(batch);
+        this.release(batch);
         this.drop(1, 'rejected', result.reason);
       }
     }
@@ -205,7 +206,7 @@ export class SinkQueue {
   }
 
   /** Lets the queue's events go: written, or refused for good. */
-  private let(batch: readonly Buffer[]): void {
+  private release(batch: readonly Buffer[]): void {
     for (const event of batch) {
       this.bytesHeld -= event.length;
       releaseEvent(event);
