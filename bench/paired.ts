@@ -1,14 +1,25 @@
 /**
  * `npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=12]
- * [--seconds=5] [--pin]`: CPU per request of one bench row, this checkout against another commit,
- * measured side by side. `--row=audit` (no base) compares this checkout with itself, audit off
- * against every interaction audited to a stand-in FHIR sink (issue 12). Separate `npm run bench` runs on a small VM differ by ±10%; here both gateways
- * serve the same upstream at the same time, warmed alike, and are measured in alternating windows
- * at 1,000 requests/s, so what the machine does to one it does to the other. Prints each window
- * and the mean of the paired differences with its standard error (docs/performance.md, issue 8).
+ * [--seconds=5] [--pin] [--large]`: CPU per request of one bench row, this checkout against
+ * another commit, measured side by side. `--row=audit` (no base) compares this checkout with
+ * itself, audit off against every interaction audited to a stand-in FHIR sink (issue 12).
+ * Separate `npm run bench` runs on a small VM differ by ±10%; here both gateways serve the same
+ * upstream at the same time, warmed alike, and are measured in alternating windows at 1,000
+ * requests/s of 20-entry pages (`--large`: 200 requests/s of 200-entry pages), so what the machine
+ * does to one it does to the other. Prints each window and the mean of the paired differences with
+ * its standard error (docs/performance.md, issue 8).
  *
  * The base is checked out in a temporary git worktree and installed with `npm ci` (a minute or
  * two); both gateways run with this checkout's image memory settings (bench/runtime-tuning.ts).
+ *
+ * Both gateways are warmed in alternating windows, as they are then measured, so that neither has
+ * a history of its own. Even so, two identical gateways can differ by 10-15% at this light load:
+ * V8 may settle, per process, into a full collection every second or so (an old generation sized
+ * tight), and stay there. `--same` shows what the method reads with no difference (this checkout
+ * against itself, audit off): run it before trusting a difference of that size.
+ * `BENCH_GATEWAY_NODE_FLAGS=--heap-growing-percent=100` takes that state away from both
+ * (docs/performance.md, "Full collections at light load"). The median of the paired differences
+ * is printed too: one window disturbed by the machine moves the mean, not the median.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -22,6 +33,7 @@ import { runLoad } from './load.js';
 import { OPENSRP_CHECKER, openSrpTokens, startOpenSrpWorld } from './opensrp-setup.js';
 import { planFrom } from './plan.js';
 import { cpuSecondsOf } from './proc-stats.js';
+import { LARGE_COUNT, SMALL_COUNT } from './searchset.js';
 import { REPO_ROOT, startNodeChild } from './processes.js';
 import { imageRuntimeTuning } from './runtime-tuning.js';
 
@@ -36,6 +48,10 @@ interface Options {
   readonly seconds: number;
   /** Gateways on the last CPU, everything else on the others (taskset): less scheduling noise. */
   readonly pin: boolean;
+  /** Both sides this checkout with the same settings: what the method reads with no difference. */
+  readonly same: boolean;
+  /** 200-entry (~50 KB) pages at 200 requests/s instead of 20-entry (~5 KB) ones at 1,000/s. */
+  readonly large: boolean;
 }
 
 function optionsFrom(args: readonly string[]): Options {
@@ -45,19 +61,22 @@ function optionsFrom(args: readonly string[]): Options {
   const windows = Number(value('windows') ?? 12);
   const seconds = Number(value('seconds') ?? 5);
   const pin = args.includes('--pin');
+  const same = args.includes('--same');
+  const large = args.includes('--large');
   if (
     !ROWS.includes(row) ||
-    (row === 'audit') !== (base === undefined) ||
+    (row === 'audit' || same) !== (base === undefined) ||
     !(windows >= 2) ||
     !(seconds >= 1)
   ) {
     console.error(
-      'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1] [--pin]\n' +
-        '       npm run bench:paired -- --row=audit [--windows=N>=2] [--seconds=N>=1] [--pin]',
+      'usage: npm run bench:paired -- --base=<git ref> [--row=facility|tree|pass-through] [--windows=N>=2] [--seconds=N>=1] [--pin] [--large]\n' +
+        '       npm run bench:paired -- --row=audit [--windows=N>=2] [--seconds=N>=1] [--pin] [--large]\n' +
+        '       npm run bench:paired -- --same [--row=...] [--windows=N>=2] [--seconds=N>=1] [--pin] [--large]',
     );
     process.exit(2);
   }
-  return { base, row, windows, seconds, pin };
+  return { base, row, windows, seconds, pin, same, large };
 }
 
 /** Each process's threads on these CPUs. */
@@ -87,7 +106,16 @@ function checkOutBase(ref: string): { dir: string; remove(): void } {
   return { dir, remove };
 }
 
+/** Unmeasured windows per gateway before the measured ones (the JIT needs about 20 s of load). */
+const WARM_WINDOWS = 4;
+
 const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 async function main(): Promise<void> {
   const options = optionsFrom(process.argv.slice(2));
@@ -103,12 +131,12 @@ async function main(): Promise<void> {
       ? ((await import(join(base.dir, 'bench', 'gateways.ts'))) as { startGateway: StartGateway })
           .startGateway
       : startGateway;
-    const audit = options.row === 'audit';
+    const audit = options.row === 'audit' && !options.same;
     const sink = audit ? await startNodeChild(builtEntry('audit-sink-process.ts'), {}) : undefined;
     if (sink) stops.push(() => sink.stop());
     const issuer = await startIssuer();
     stops.push(() => issuer.close());
-    const opensrp = options.row !== 'pass-through' && !audit;
+    const opensrp = options.row !== 'pass-through' && options.row !== 'audit';
     const world = opensrp ? await startOpenSrpWorld('1k') : undefined;
     if (world) stops.push(() => world.close());
     const upstream = await startUpstream(world ? { fhirBase: world.baseUrl, tree: '1k' } : undefined);
@@ -144,23 +172,30 @@ async function main(): Promise<void> {
     }
     // Audited events are built and written after the answers (up to AUDIT_FLUSH_INTERVAL_MS): a
     // window's CPU is read once that is done, so none of it falls between two windows.
-    const settleMs = audit ? 1500 : 0;
-    const names = audit
-      ? { base: 'audit off', head: 'audit on' }
-      : { base: options.base!, head: 'this checkout' };
+    const settleMs = options.row === 'audit' ? 1500 : 0;
+    const names = options.same
+      ? { base: 'gateway A', head: 'gateway B' }
+      : audit
+        ? { base: 'audit off', head: 'audit on' }
+        : { base: options.base!, head: 'this checkout' };
 
     const headers = { authorization: `Bearer ${token}` };
-    const path = '/Patient?_count=20';
+    const path = `/Patient?_count=${options.large ? LARGE_COUNT : SMALL_COUNT}`;
+    const overallRate = options.large ? 200 : 1000;
     const load = (gateway: GatewayChild, durationS: number) =>
-      runLoad({ url: `${gateway.fhirBase}${path}`, headers, connections: 10, durationS, overallRate: 1000 });
-    for (const [name, gateway] of Object.entries(gateways)) {
-      log(`warming ${name}`);
-      await load(gateway, 20);
+      runLoad({ url: `${gateway.fhirBase}${path}`, headers, connections: 10, durationS, overallRate });
+    const orderOf = (window: number) =>
+      window % 2 === 0 ? (['base', 'head'] as const) : (['head', 'base'] as const);
+    log(`warming both, ${WARM_WINDOWS} alternating windows each`);
+    for (let window = 0; window < WARM_WINDOWS; window++) {
+      for (const name of orderOf(window)) {
+        await load(gateways[name], options.seconds);
+        await sleep(settleMs);
+      }
     }
     const cpu: Record<'base' | 'head', number[]> = { base: [], head: [] };
     for (let window = 0; window < options.windows; window++) {
-      const order = window % 2 === 0 ? (['base', 'head'] as const) : (['head', 'base'] as const);
-      for (const name of order) {
+      for (const name of orderOf(window)) {
         const gateway = gateways[name];
         const before = cpuSecondsOf([gateway.pid]);
         const result = await load(gateway, options.seconds);
@@ -180,9 +215,10 @@ async function main(): Promise<void> {
     const baseMean = mean(cpu.base);
     const percent = (v: number) => `${v >= 0 ? '+' : ''}${((v / baseMean) * 100).toFixed(1)}%`;
     console.log(
-      `${options.row}, ${options.windows} windows: ${names.base} ${baseMean.toFixed(0)} µs/request, ` +
-        `${names.head} ${mean(cpu.head).toFixed(0)} µs/request; paired difference ` +
-        `${percent(meanDifference)} ± ${((spread / baseMean) * 100).toFixed(1)}% (standard error)`,
+      `${options.row}${options.large ? ' (200-entry pages)' : ''}, ${options.windows} windows: ` +
+        `${names.base} ${baseMean.toFixed(0)} µs/request, ${names.head} ${mean(cpu.head).toFixed(0)} µs/request; ` +
+        `paired difference ${percent(meanDifference)} ± ${((spread / baseMean) * 100).toFixed(1)}% ` +
+        `(standard error), median ${percent(median(differences))}`,
     );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
