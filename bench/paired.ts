@@ -19,13 +19,15 @@
  * against itself, audit off): run it before trusting a difference of that size.
  * `BENCH_GATEWAY_NODE_FLAGS=--heap-growing-percent=100` takes that state away from both
  * (docs/performance.md, "Full collections at light load"). The median of the paired differences
- * is printed too: one window disturbed by the machine moves the mean, not the median.
+ * is printed too: one window disturbed by the machine moves the mean, not the median. Each window
+ * shows how many full collections its gateway ran (from the gateway's own metrics).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../test/support/free-port.js';
 import { startIssuer } from '../test/support/issuer.js';
 import { builtEntry } from './build.js';
 import { type GatewayChild, startGateway, startUpstream } from './gateways.js';
@@ -33,9 +35,9 @@ import { runLoad } from './load.js';
 import { OPENSRP_CHECKER, openSrpTokens, startOpenSrpWorld } from './opensrp-setup.js';
 import { planFrom } from './plan.js';
 import { cpuSecondsOf } from './proc-stats.js';
-import { LARGE_COUNT, SMALL_COUNT } from './searchset.js';
 import { REPO_ROOT, startNodeChild } from './processes.js';
 import { imageRuntimeTuning } from './runtime-tuning.js';
+import { LARGE_COUNT, SMALL_COUNT } from './searchset.js';
 
 type Row = 'facility' | 'tree' | 'pass-through' | 'audit';
 const ROWS: readonly Row[] = ['facility', 'tree', 'pass-through', 'audit'];
@@ -106,6 +108,22 @@ function checkOutBase(ref: string): { dir: string; remove(): void } {
   return { dir, remove };
 }
 
+/**
+ * Full (mark-compact) collections the gateway has run, from its own metrics; NaN when they cannot be
+ * read. A window with several is one in V8's full-collection state (docs/performance.md).
+ */
+async function fullCollections(metricsPort: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const count = /^fhir_gateway_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m.exec(text)?.[1];
+    if (count !== undefined) return Number(count);
+    // None yet, or no such metric (a base from before it).
+    return text.includes('fhir_gateway_nodejs_gc_duration_seconds_count') ? 0 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Unmeasured windows per gateway before the measured ones (the JIT needs about 20 s of load). */
 const WARM_WINDOWS = 4;
 
@@ -157,9 +175,10 @@ async function main(): Promise<void> {
     };
     const plan = planFrom([]);
     const headEnv = sink ? { ...env, AUDIT_EVENT_ACTIONS_CONFIG: 'CRUDE', AUDIT_SINK_URL: sink.url } : env;
+    const metricsPorts = { base: await freePort(), head: await freePort() };
     const gateways: Record<'base' | 'head', GatewayChild> = {
-      base: await baseStart('paired-base', env, plan),
-      head: await startGateway('paired-head', headEnv, plan),
+      base: await baseStart('paired-base', { ...env, METRICS_PORT: String(metricsPorts.base) }, plan),
+      head: await startGateway('paired-head', { ...headEnv, METRICS_PORT: String(metricsPorts.head) }, plan),
     };
     stops.push(
       () => gateways.base.stop(),
@@ -197,13 +216,16 @@ async function main(): Promise<void> {
     for (let window = 0; window < options.windows; window++) {
       for (const name of orderOf(window)) {
         const gateway = gateways[name];
+        const collectionsBefore = await fullCollections(metricsPorts[name]);
         const before = cpuSecondsOf([gateway.pid]);
         const result = await load(gateway, options.seconds);
         await sleep(settleMs);
         const us = ((cpuSecondsOf([gateway.pid]) - before) / result.requests) * 1e6;
+        const collections = (await fullCollections(metricsPorts[name])) - collectionsBefore;
         cpu[name].push(us);
         log(
-          `window ${window} ${names[name]}: ${us.toFixed(0)} µs/request (${result.requests} requests, ${result.non2xx} not 2xx)`,
+          `window ${window} ${names[name]}: ${us.toFixed(0)} µs/request (${result.requests} requests, ` +
+            `${result.non2xx} not 2xx, ${Number.isNaN(collections) ? '?' : collections} full collections)`,
         );
       }
     }
