@@ -124,8 +124,8 @@ async function fullCollections(metricsPort: number): Promise<number> {
   }
 }
 
-/** Unmeasured windows per gateway before the measured ones (the JIT needs about 20 s of load). */
-const WARM_WINDOWS = 4;
+/** Unmeasured load per gateway before the measured windows: the JIT needs about 20 s of it. */
+const WARM_SECONDS = 20;
 
 const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
@@ -205,8 +205,9 @@ async function main(): Promise<void> {
       runLoad({ url: `${gateway.fhirBase}${path}`, headers, connections: 10, durationS, overallRate });
     const orderOf = (window: number) =>
       window % 2 === 0 ? (['base', 'head'] as const) : (['head', 'base'] as const);
-    log(`warming both, ${WARM_WINDOWS} alternating windows each`);
-    for (let window = 0; window < WARM_WINDOWS; window++) {
+    const warmWindows = Math.ceil(WARM_SECONDS / options.seconds);
+    log(`warming both, ${warmWindows} alternating windows each`);
+    for (let window = 0; window < warmWindows; window++) {
       for (const name of orderOf(window)) {
         await load(gateways[name], options.seconds);
         await sleep(settleMs);
