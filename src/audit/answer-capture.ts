@@ -59,11 +59,6 @@ export class AnswerCapture implements AnswerTap {
     this.chunkBytes += chunk.length;
   }
 
-  /** Bytes of the answer this capture holds (the body sent whole, or the chunks kept). */
-  get heldBytes(): number {
-    return this.whole !== undefined ? this.whole.length : Math.min(this.chunkBytes, BUNDLE_ANSWER_MAX_BYTES);
-  }
-
   /** True once: the exchange is recorded when its answer ends, or when its client goes away. */
   claim(): boolean {
     const first = !this.recorded;

@@ -37,27 +37,9 @@ export interface Answered extends Omit<AnswerFacts, 'capture'> {
   readonly elapsedMs: number;
 }
 
-/** An answered exchange whose events are not built yet. */
-interface Unbuilt {
-  readonly answered: Answered;
-  readonly capture: AnswerCapture | undefined;
-  /** When the answer ended, in ms since the epoch. */
-  readonly endMs: number;
-}
-
-/** Exchanges whose events are built together: enough for the builder to run from warm caches. */
-const RECORD_BATCH = 64;
-/** Answer and request bytes those exchanges may hold before their events are built. */
-const RECORD_BATCH_BYTES = 4 * 1024 * 1024;
-/** Longest wait of an exchange before its events are built. */
-const RECORD_DELAY_MS = 20;
-
 export class AuditTrail {
   private readonly queues: SinkQueue[];
   private readonly metrics: AuditMetrics;
-  private unbuilt: Unbuilt[] = [];
-  private unbuiltBytes = 0;
-  private buildTimer: NodeJS.Timeout | undefined;
 
   /** Throws ConfigError when AUDIT_LOG_FILE cannot be opened for appending. */
   constructor(
@@ -87,45 +69,24 @@ export class AuditTrail {
   }
 
   /**
-   * Takes an answered exchange to be recorded; never throws. Its events are built a little later,
-   * with others (see RECORD_BATCH): inside the request path, between two requests' work, the
-   * builder's code and constants are evicted from the CPU caches, and the same work measured about
-   * five times its cost in a loop. The instants are taken now.
+   * Records an answered exchange, after its answer went out; never throws. Its events are built now
+   * and queued. Building them later, in batches from warmer CPU caches, was tried and measured worse:
+   * holding the exchanges and their answers for up to 20 ms made V8 run more full collections,
+   * which cost more than the caches saved, most of all for large answers (docs/audit.md, "Cost").
    */
   record(answered: Answered): void {
     try {
       const capture =
         answered.exchange.answerTap instanceof AnswerCapture ? answered.exchange.answerTap : undefined;
       if (capture !== undefined && !capture.claim()) return;
-      this.unbuilt.push({ answered, capture, endMs: Date.now() });
-      this.unbuiltBytes += (capture?.heldBytes ?? 0) + (answered.exchange.body?.length ?? 0);
-      if (this.unbuilt.length >= RECORD_BATCH || this.unbuiltBytes >= RECORD_BATCH_BYTES) this.buildAll();
-      else if (this.buildTimer === undefined) {
-        this.buildTimer = setTimeout(() => this.buildAll(), RECORD_DELAY_MS);
-        this.buildTimer.unref();
-      }
+      this.build(answered, capture, Date.now());
     } catch (error) {
       this.failed(error, answered.exchange.requestId);
     }
   }
 
-  /** Builds the events of every exchange taken so far, and queues them. */
-  private buildAll(): void {
-    clearTimeout(this.buildTimer);
-    this.buildTimer = undefined;
-    const unbuilt = this.unbuilt;
-    this.unbuilt = [];
-    this.unbuiltBytes = 0;
-    for (const item of unbuilt) {
-      try {
-        this.build(item);
-      } catch (error) {
-        this.failed(error, item.answered.exchange.requestId);
-      }
-    }
-  }
-
-  private build({ answered, capture, endMs }: Unbuilt): void {
+  /** `endMs`: when the answer ended, in ms since the epoch. */
+  private build(answered: Answered, capture: AnswerCapture | undefined, endMs: number): void {
     const { exchange } = answered;
     const facts = factsOf(exchange, capture ? { ...answered, capture } : answered, this.settings.actions);
     if (facts.length === 0) return;
@@ -155,7 +116,6 @@ export class AuditTrail {
 
   /** Writes what is held, until the deadline (ms since the epoch); then drops and counts the rest. */
   async close(deadline: number): Promise<void> {
-    this.buildAll();
     await Promise.all(this.queues.map((queue) => queue.close(deadline)));
   }
 }
