@@ -72,6 +72,9 @@ export const permissionChecker: AccessCheckerFactory = {
       hierarchies: hierarchyCache(settings.cacheTtlSeconds),
       treeAnswers: treeAnswerCache(settings.cacheTtlSeconds),
     };
+    // A Location write through the gateway is seen by the next /LocationHierarchy, not after the TTL.
+    sync.lookups.alsoForget(caches.hierarchies);
+    sync.lookups.alsoForget(caches.treeAnswers);
     for (const route of openSrpRoutes(ctx, settings, caches)) app.route(route);
   },
 };

@@ -127,6 +127,54 @@ describe('permission checker, one gateway', () => {
   });
 });
 
+describe('permission checker, Location writes and the cached hierarchies', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startPermission();
+  });
+  after(() => stack.close());
+
+  async function webToken(): Promise<string> {
+    return stack.issuer.mint({
+      sub: WORKER.sub,
+      fhir_core_app_id: APP_IDS.Location,
+      realm_access: { roles: ['WEB_CLIENT', 'GET_LOCATION', 'MANAGE_LOCATION'] },
+    });
+  }
+  async function tree(token: string): Promise<string> {
+    const response = await get(stack, '/LocationHierarchy?_id=loc-d1-f1', token);
+    assert.equal(response.status, 200, response.text);
+    return response.text;
+  }
+
+  test('a Location created, then deleted, through the gateway shows in the next /LocationHierarchy, then is gone', async () => {
+    const token = await webToken();
+    await tree(token);
+    // Warm: the tree is cached (the TTL is 300 s by default).
+    await tree(token);
+    assert.equal(stack.fhir.countRequests(), 0);
+
+    const created = await send(stack.gatewayUrl, {
+      method: 'POST',
+      path: '/fhir/Location',
+      headers: bearer(token, { 'content-type': 'application/fhir+json' }),
+      body: JSON.stringify({ resourceType: 'Location', name: 'New village', partOf: { reference: 'Location/loc-d1-f1' } }),
+    });
+    assert.equal(created.status, 201, created.text);
+    const id = (created.json() as { id: string }).id;
+    assert.match(await tree(token), new RegExp(`"${id}"`));
+
+    // A delete is not a lineage write: forgotten all the same.
+    const deleted = await send(stack.gatewayUrl, {
+      method: 'DELETE',
+      path: `/fhir/Location/${id}`,
+      headers: bearer(token),
+    });
+    assert.ok(deleted.status === 200 || deleted.status === 204, deleted.text);
+    assert.doesNotMatch(await tree(token), new RegExp(`"${id}"`));
+  });
+});
+
 describe('permission checker, settings', () => {
   test('two gateways in one process keep their own settings', async () => {
     const custom = 'https://example.org/custom-location-tag';

@@ -212,7 +212,7 @@ function grant(
     decision.mutation = mutation;
   }
   const lineage = deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined;
-  const forget = changesAssignments(req) ? forgetAssignments(deps) : undefined;
+  const forget = changesAssignments(req) ? forgetAssignments(deps, req.resourceType === 'Location') : undefined;
   if (lineage === undefined && forget === undefined) {
     if (postProcess !== undefined) decision.postProcess = postProcess;
   } else {
@@ -228,9 +228,14 @@ function changesAssignments(req: FhirRequest): boolean {
   return isWrite(req) && req.resourceType !== undefined && ASSIGNMENT_TYPES.has(req.resourceType);
 }
 
-function forgetAssignments(deps: DecisionDeps): PostProcess {
+/**
+ * `locations`: a Location write of any kind (a delete or patch too, which lineage maintenance does
+ * not see) also changes the hierarchies, and what was derived from them.
+ */
+function forgetAssignments(deps: DecisionDeps, locations: boolean): PostProcess {
   return async () => {
     deps.lookups.forgetAssignments();
+    if (locations) deps.lookups.forgetLocations();
     return undefined;
   };
 }

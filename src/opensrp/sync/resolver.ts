@@ -25,6 +25,8 @@ export class SyncLookups {
   /** Location ids (roots and descendants) by mode and sorted root ids. */
   readonly locationIds: TtlCache<string[]>;
   readonly scopes: TtlCache<SyncScope>;
+  /** Caches of others derived from the Location hierarchies (the OpenSRP endpoints' trees). */
+  private readonly derivedFromLocations: { clear(): void }[] = [];
 
   constructor(
     private readonly fhir: FhirClient,
@@ -66,10 +68,16 @@ export class SyncLookups {
     );
   }
 
-  /** Location writes change hierarchies: forget what was derived from them. */
+  /** Location writes change hierarchies: forget what was derived from them, here and in `alsoForget`'s caches. */
   forgetLocations(): void {
     this.locationIds.clear();
     this.scopes.clear();
+    for (const cache of this.derivedFromLocations) cache.clear();
+  }
+
+  /** Makes `forgetLocations` clear `cache` too: one derived from Location hierarchies elsewhere. */
+  alsoForget(cache: { clear(): void }): void {
+    this.derivedFromLocations.push(cache);
   }
 
   /** A write to what assignments are derived from (any user's): forget every assignment and scope. */
