@@ -158,7 +158,11 @@ describe('permission checker, Location writes and the cached hierarchies', () =>
       method: 'POST',
       path: '/fhir/Location',
       headers: bearer(token, { 'content-type': 'application/fhir+json' }),
-      body: JSON.stringify({ resourceType: 'Location', name: 'New village', partOf: { reference: 'Location/loc-d1-f1' } }),
+      body: JSON.stringify({
+        resourceType: 'Location',
+        name: 'New village',
+        partOf: { reference: 'Location/loc-d1-f1' },
+      }),
     });
     assert.equal(created.status, 201, created.text);
     const id = (created.json() as { id: string }).id;

@@ -212,7 +212,9 @@ function grant(
     decision.mutation = mutation;
   }
   const lineage = deps.lineage.applies(req) ? deps.lineage.postProcess.bind(deps.lineage) : undefined;
-  const forget = changesAssignments(req) ? forgetAssignments(deps, req.resourceType === 'Location') : undefined;
+  const forget = changesAssignments(req)
+    ? forgetAssignments(deps, req.resourceType === 'Location')
+    : undefined;
   if (lineage === undefined && forget === undefined) {
     if (postProcess !== undefined) decision.postProcess = postProcess;
   } else {

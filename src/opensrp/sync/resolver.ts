@@ -114,7 +114,8 @@ export class SyncLookups {
     const strategy = await this.strategyOf(user.appId);
     const lineage = isLineageMode(req);
     const selected = selectedLocations(req, user, strategy);
-    const locations = selected.length === 0 ? '' : selected.length === 1 ? selected[0] : [...selected].sort().join(',');
+    const locations =
+      selected.length === 0 ? '' : selected.length === 1 ? selected[0] : [...selected].sort().join(',');
     const key = `${user.keycloakId}\n${strategy}\n${lineage}\n${locations}`;
     const keycloakId = user.keycloakId;
     return this.scopes.getOrLoad(key, () => this.computeScope(keycloakId, strategy, lineage, selected));
