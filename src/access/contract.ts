@@ -107,9 +107,10 @@ export interface DeniedDecision {
   readonly reason: string;
   /**
    * 403 unless said otherwise (404 hides existence for reads, 400 for bad requests, 401 for missing
-   * claims, 415 for a body the checker cannot read).
+   * claims, 412 for an If-Match that names another version than the one judged (version-guard.ts),
+   * 415 for a body the checker cannot read).
    */
-  readonly status?: 400 | 401 | 403 | 404 | 415;
+  readonly status?: 400 | 401 | 403 | 404 | 412 | 415;
   /**
    * The refusal depends on the stored resource the checker read (its content, or that it was
    * deleted). Composed with other checkers (ACCESS_CHECKER=a,b), a later checker that hides that

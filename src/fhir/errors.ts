@@ -19,6 +19,7 @@ export type IssueType =
   | 'exception'
   | 'timeout'
   | 'transient'
+  | 'conflict'
   | 'processing';
 
 export interface OperationOutcome {
@@ -67,6 +68,9 @@ function defaultIssueType(status: number): IssueType {
       return 'forbidden';
     case 404:
       return 'not-found';
+    case 409:
+    case 412:
+      return 'conflict';
     case 405:
     case 415:
       return 'not-supported';

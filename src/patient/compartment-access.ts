@@ -24,6 +24,7 @@ import {
   granted,
   type RequestMutation,
 } from '../access/contract.js';
+import { storedVersionId, versionGuard } from '../access/version-guard.js';
 import { destructiveReach } from '../fhir/destructive.js';
 import { joinReach } from '../fhir/joins.js';
 import { parseQueryString } from '../fhir/query-string.js';
@@ -223,13 +224,21 @@ export class CompartmentAccess {
         afterReading: true,
       };
     if (!this.holds(body, entry)) return notInCompartment(type, this.policy.patients);
-    return this.grant();
+    return this.guarded(req, stored.state === 'present' ? stored.resource : undefined);
+  }
+
+  /** Granted, and forwarded only onto the stored version it was judged on (version-guard.ts). */
+  private guarded(req: FhirRequest, stored: unknown): AccessDecision {
+    const guard = versionGuard(req, storedVersionId(stored));
+    if (guard === undefined) return this.grant();
+    if ('canAccess' in guard) return guard;
+    return this.grant({ mutation: { setHeaders: guard.setHeaders } });
   }
 
   private async patch(req: FhirRequest, entry: EntryContext | undefined): Promise<AccessDecision> {
     const type = req.resourceType!;
     let stored: Resource | undefined;
-    let decision: GrantedDecision;
+    let decision: AccessDecision;
     if (req.conditional) {
       const verdict = this.confined(req, req.query, entry, 'The conditional patch');
       if (!verdict.canAccess) return verdict;
@@ -242,7 +251,8 @@ export class CompartmentAccess {
       const current = await storedVersion(req, this.policy.fhir);
       if (current.state !== 'present' || !this.visible(current.resource as FhirResource)) return missing(req);
       stored = current.resource;
-      decision = this.grant();
+      decision = this.guarded(req, stored);
+      if (!decision.canAccess) return decision;
     }
     // Refusals from here on depend on the stored resource read above (afterReading).
     const patched = patchedOf(req, stored, this.policy.limits);

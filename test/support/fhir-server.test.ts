@@ -149,6 +149,17 @@ describe('local FHIR server', () => {
     assert.equal((patch.json as Patient).active, false);
     assert.equal((patch.json as Patient).gender, 'other');
 
+    const stalePatch = await call('/Patient/pat-edit', {
+      method: 'PATCH',
+      headers: {
+        'content-type': 'application/json-patch+json',
+        'if-match': `W/"${created.meta?.versionId}"`,
+      },
+      body: JSON.stringify([{ op: 'add', path: '/active', value: true }]),
+    });
+    assert.equal(stalePatch.status, 412);
+    assert.equal((stalePatch.json as Patient).resourceType, 'OperationOutcome');
+
     const del = await call('/Patient/pat-edit', { method: 'DELETE' });
     assert.equal(del.status, 200);
     assert.equal((del.json as OperationOutcome).resourceType, 'OperationOutcome');

@@ -42,7 +42,8 @@ export async function bundleDecision(
   const refusal = decisions.findIndex((d) => !d.canAccess);
   if (refusal !== -1) {
     const decision = decisions[refusal] as { reason: string; status?: number };
-    const status = decision.status === 400 || decision.status === 401 ? decision.status : 403;
+    const status =
+      decision.status === 400 || decision.status === 401 || decision.status === 412 ? decision.status : 403;
     return denied(`Bundle entry ${refusal}: ${decision.reason}`, status);
   }
   const grantedEntries = decisions as GrantedDecision[];

@@ -16,6 +16,7 @@ import { destructiveReach } from '../../fhir/destructive.js';
 import { GatewayError, notFound } from '../../fhir/errors.js';
 import type { FhirRequest, Mutable } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
+import { versionGuard } from '../../access/version-guard.js';
 import { ASSIGNMENT_TYPES } from './escalation.js';
 import type { Exemptions } from './exempt.js';
 import { unnarrowableJoin } from './joins.js';
@@ -92,9 +93,12 @@ async function androidWrite(
   const verdict = await judgeAndroidWrite(req, user, deps);
   if (!verdict.canAccess) return verdict;
   if (verdict.narrow) return narrowed(req, deps, await visibility());
+  // Judged on a stored version: forwarded only if the server still holds it.
+  const guard = versionGuard(req, verdict.checkedVersion);
+  if (guard !== undefined && 'canAccess' in guard) return guard;
   const condition = req.interaction === 'create' ? req.headers['if-none-exist'] : undefined;
   return condition === undefined
-    ? grant(req, deps, undefined, undefined)
+    ? grant(req, deps, undefined, undefined, guard?.setHeaders)
     : conditionalCreate(req, condition, deps, await visibility());
 }
 

@@ -24,6 +24,7 @@
  * missing id it creates (FHIR update-as-create), so one outside the scope is refused with 403.
  */
 import { type DeniedDecision, denied } from '../../access/contract.js';
+import { storedVersionId } from '../../access/version-guard.js';
 import { searchReferences } from '../../fhir/joins.js';
 import type { FhirRequest } from '../../fhir/request.js';
 import type { OpenSrpUser } from '../claims.js';
@@ -43,8 +44,13 @@ export interface WriteDeps {
   readonly limits: PatchLimits;
 }
 
-/** Granted writes say whether the request must be narrowed by `_tag` (conditional writes). */
-export type WriteVerdict = DeniedDecision | { readonly canAccess: true; readonly narrow: boolean };
+/**
+ * Granted writes say whether the request must be narrowed by `_tag` (conditional writes), and the
+ * `meta.versionId` of the stored version they were judged on, if any (version-guard.ts).
+ */
+export type WriteVerdict =
+  | DeniedDecision
+  | { readonly canAccess: true; readonly narrow: boolean; readonly checkedVersion?: string };
 
 type Resource = Record<string, unknown> & { resourceType?: string; id?: string };
 
@@ -112,6 +118,7 @@ export async function judgeAndroidWrite(
     return (await newVersionProblem(scope, created, { requireScopeTag: !config, assignmentType })) ?? ALLOWED;
   }
 
+  const checked = judgedOn(stored);
   // With OPENSRP_ANDROID_CONFIG_WRITES, a stored resource of a config type that carries sync tags (a
   // patient's Binary) is still data of its scope.
   const config = (configType || deps.exempt.stored(type, req.id)) && !scope.tagged(stored);
@@ -124,7 +131,7 @@ export async function judgeAndroidWrite(
   }
   if (req.interaction === 'delete') {
     const problem = assignmentType ? deletionProblem(scope, stored) : undefined;
-    return problem === undefined ? ALLOWED : denied(problem);
+    return problem === undefined ? checked : denied(problem);
   }
   let next: Resource;
   if (req.interaction === 'update') {
@@ -140,8 +147,14 @@ export async function judgeAndroidWrite(
     if (searching) return searching;
   }
   return (
-    (await newVersionProblem(scope, next, { requireScopeTag: !config && !owned, assignmentType })) ?? ALLOWED
+    (await newVersionProblem(scope, next, { requireScopeTag: !config && !owned, assignmentType })) ?? checked
   );
+}
+
+/** Granted, with the version of the stored resource the verdict read. */
+function judgedOn(stored: Resource): WriteVerdict {
+  const version = storedVersionId(stored);
+  return version === undefined ? ALLOWED : { canAccess: true, narrow: false, checkedVersion: version };
 }
 
 /** A conditional write: its target is found by a search narrowed to the scope; its body is held to it. */

@@ -19,5 +19,6 @@ export async function authorize(
   const decision = await composeCheckers(checkers, { missingWins: true }).checkAccess(req);
   if (decision.canAccess) return decision;
   const status = decision.status ?? 403;
-  throw new GatewayError(status, status === 404 ? 'not_found' : 'access_denied', decision.reason);
+  const code = status === 404 ? 'not_found' : status === 412 ? 'precondition_failed' : 'access_denied';
+  throw new GatewayError(status, code, decision.reason);
 }

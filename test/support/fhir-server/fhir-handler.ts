@@ -86,6 +86,8 @@ export async function answerFhirRequest(
 
   const body = buildRouterBody(method, segments, request);
   if ('outcome' in body) return sendOutcome(reply, body.status, body.outcome);
+  const stale = await staleIfMatch(backend, method, segments, request.headers['if-match']);
+  if (stale) return sendOutcome(reply, 412, problem('conflict', stale));
   const query = params.toString();
   const fhirRequest: FhirRequest = {
     method: method as HttpMethod,
@@ -118,6 +120,27 @@ export async function answerFhirRequest(
     if (isCreate) headers['content-location'] = location;
   }
   sendWriteAnswer(reply, status, resource, headers, request.headers['prefer'], isCreate);
+}
+
+/**
+ * fhir-router honours If-Match on PUT only; HAPI does on PATCH too (version-aware patch), so this
+ * server does as well: a PATCH of `Type/id` whose If-Match names another version is a 412.
+ */
+async function staleIfMatch(
+  backend: FhirBackend,
+  method: string,
+  segments: string[],
+  ifMatch: string | undefined,
+): Promise<string | undefined> {
+  if (method !== 'PATCH' || segments.length !== 2 || ifMatch === undefined) return undefined;
+  let current: Resource;
+  try {
+    current = await backend.repo.readResource(segments[0]!, segments[1]!);
+  } catch {
+    return undefined; // the router answers 404 or 410
+  }
+  if (etagMatches(ifMatch, current.meta?.versionId)) return undefined;
+  return `If-Match ${ifMatch} does not match the current version ${current.meta?.versionId}`;
 }
 
 /** RFC 7232 §6: `If-None-Match` decides when present; `If-Modified-Since` only without it. */
