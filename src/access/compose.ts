@@ -15,8 +15,8 @@ import { denied } from './contract.js';
  * wins; with `missingWins`, a later checker's 404 wins over a denial made `afterReading`),
  * mutations apply in order, post-processing steps run in order, each on the previous step's output,
  * and a resource is visible only when it is visible to every checker. A checker that rewrites the
- * body (a Bundle whose entries it narrowed) hands the rewritten body to the next ones, so the body
- * finally sent carries every checker's narrowing, not only the last one's.
+ * body (a Bundle whose entries it narrowed) or sets headers hands them to the next ones, so what is
+ * finally sent carries every checker's narrowing and conditions, not only the last one's.
  */
 export function composeCheckers(
   checkers: readonly AccessChecker[],
@@ -36,6 +36,10 @@ export function composeCheckers(
         decisions.push(decision);
         const body = decision.mutation?.replaceBody;
         if (body !== undefined) current = { ...current, body: jsonBody(body) };
+        // The next checker judges the headers as they will be sent: an If-Match naming the stored
+        // version this one judged must name the one the next reads too (version-guard.ts).
+        const headers = decision.mutation?.setHeaders;
+        if (headers !== undefined) current = { ...current, headers: { ...current.headers, ...headers } };
       }
       return combineGranted(decisions);
     },

@@ -10,8 +10,10 @@ import {
   type CheckerStack,
   JSON_PATCH,
   PATIENT_AUTHORIZED,
+  PATIENT_IN_BUNDLE_1,
   PATIENT_NON_AUTHORIZED,
   startCheckerStack,
+  TEST_LIST_ID,
 } from '../checker-kit.js';
 
 describe('patient checker: writes are forwarded only onto the version they were judged on', () => {
@@ -72,5 +74,47 @@ describe('patient checker: writes are forwarded only onto the version they were 
     assert.equal(response.status, 200, response.text);
     assert.equal(forwarded('PUT')[0]?.headers['if-match'], `W/"${stored.meta?.versionId}"`);
     assert.equal((await read('obs-auth-survey')).status, 'amended');
+  });
+});
+
+describe('patient,list: the two checkers must have judged the same stored version', () => {
+  let s: CheckerStack;
+  before(async () => {
+    s = await startCheckerStack('patient,list');
+  });
+  after(() => s.close());
+
+  test("a write is refused when the resource changed between the two checkers' reads (412)", async () => {
+    // The patient checker allows PATIENT_AUTHORIZED's resources; the list checker also those of
+    // PATIENT_IN_BUNDLE_1 (test-list). Between their two reads another client gives the
+    // Observation to PATIENT_IN_BUNDLE_1: only the list checker judged that version.
+    const id = 'obs-auth-qty';
+    const stored = (await s.fhir.repo.readResource<Observation>('Observation', id)) as Observation;
+    let reads = 0;
+    s.fhir.intercept(async (req) => {
+      if (req.method === 'GET' && req.path === `/fhir/Observation/${id}` && ++reads === 2) {
+        await s.fhir.repo.updateResource<Observation>({
+          ...stored,
+          subject: { reference: `Patient/${PATIENT_IN_BUNDLE_1}` },
+        });
+      }
+      return false;
+    });
+    try {
+      const response = await s.call(
+        { patient_id: PATIENT_AUTHORIZED, patient_list: TEST_LIST_ID, scope: 'patient/*.*' },
+        'PUT',
+        `Observation/${id}`,
+        { body: { ...stored, status: 'amended' } },
+      );
+      assert.equal(reads, 2);
+      assert.equal(response.status, 412, response.text);
+      assert.ok(!s.fhir.requests.some((r) => r.method === 'PUT'), 'nothing is written');
+    } finally {
+      s.fhir.intercept(undefined);
+    }
+    const now = (await s.fhir.repo.readResource<Observation>('Observation', id)) as Observation;
+    assert.equal(now.subject?.reference, `Patient/${PATIENT_IN_BUNDLE_1}`);
+    assert.equal(now.status, stored.status);
   });
 });
