@@ -25,7 +25,7 @@ export async function bundleAccess(
     throw error;
   }
   const context: EntryContext = { resolve: (reference) => fullUrls.get(reference) };
-  return bundleDecision(req, (entry) => decideEntry(entry, context));
+  return bundleDecision(req, (entry) => decideEntry(entry, context), { judgedOnStored: true });
 }
 
 /**

@@ -25,8 +25,15 @@ const ENTRY_CONCURRENCY = 8;
 export async function bundleDecision(
   req: FhirRequest,
   decideEntry: (entry: FhirRequest) => Promise<AccessDecision>,
-  /** Reads, before any entry is decided, what the entries' decisions need from the backend. */
-  prefetch?: (entries: readonly FhirRequest[]) => Promise<void>,
+  options: {
+    /** Reads, before any entry is decided, what the entries' decisions need from the backend. */
+    readonly prefetch?: (entries: readonly FhirRequest[]) => Promise<void>;
+    /**
+     * The entries' writes are judged on the stored versions: a Bundle that writes one resource in
+     * two entries is refused (see `twiceWritten`).
+     */
+    readonly judgedOnStored?: boolean;
+  } = {},
 ): Promise<AccessDecision> {
   let entryRequests: FhirRequest[];
   try {
@@ -37,6 +44,9 @@ export async function bundleDecision(
     if (error instanceof GatewayError && error.status === 400) return denied(error.message, 400);
     throw error;
   }
+  const twice = options.judgedOnStored ? twiceWritten(entryRequests) : undefined;
+  if (twice !== undefined) return denied(twice, 400);
+  const { prefetch } = options;
   await prefetch?.(entryRequests);
   const decisions = await mapLimit(entryRequests, ENTRY_CONCURRENCY, decideEntry);
   const refusal = decisions.findIndex((d) => !d.canAccess);
@@ -55,6 +65,35 @@ export async function bundleDecision(
       ? { postProcess: (_req, res) => postProcessEntries(entryRequests, grantedEntries, res) }
       : {}),
   });
+}
+
+const WRITES_BY_ID: ReadonlySet<FhirRequest['interaction']> = new Set([
+  'update',
+  'patch',
+  'delete',
+  'operation-instance',
+]);
+
+/**
+ * Why the Bundle is refused when two entries write the same resource by id; undefined otherwise.
+ * Each entry is judged alone on the version stored before the Bundle, but the server applies them
+ * one after the other: the second lands on what the first wrote, which nothing checked (two
+ * patches, each allowed, can compose into one that is refused). A transaction may not do this
+ * anyway (FHIR R4 http.html#trules: overlapping identities fail it).
+ */
+function twiceWritten(entries: readonly FhirRequest[]): string | undefined {
+  const first = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    const writes = WRITES_BY_ID.has(entry.interaction) && entry.method !== 'GET';
+    if (!writes || entry.conditional || entry.id === undefined) continue;
+    const target = `${entry.resourceType}/${entry.id}`;
+    const earlier = first.get(target);
+    if (earlier !== undefined) {
+      return `Bundle entries ${earlier} and ${index} both write ${target}: each would be judged on the version stored before the Bundle, not on the one the other leaves; send them in separate requests`;
+    }
+    first.set(target, index);
+  }
+  return undefined;
 }
 
 /** The entry fields that stand for a standalone request's condition headers (http.html#transaction). */

@@ -98,13 +98,14 @@ export async function createSyncAccess(ctx: GatewayContext, settings: OpenSrpSet
       if (req.interaction === 'batch' || req.interaction === 'transaction') {
         const role = clientRoleOf(user);
         if (role === undefined) return decideOne(req, user);
+        // Android entries read stored versions: one backend batch for the whole Bundle (D1).
+        const android = role === ROLE.androidClient;
         const decision = await bundleDecision(
           req,
           (entry) => decideOne(entry, user),
-          // Android entries read stored versions: one backend batch for the whole Bundle (D1).
-          role === ROLE.androidClient ? (entries) => stored.prefetch(entries) : undefined,
+          android ? { prefetch: (entries) => stored.prefetch(entries), judgedOnStored: true } : {},
         );
-        return role === ROLE.androidClient ? withScopeVisibility(decision, req, user) : decision;
+        return android ? withScopeVisibility(decision, req, user) : decision;
       }
       return decideOne(req, user);
     },

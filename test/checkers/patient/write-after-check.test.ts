@@ -66,6 +66,25 @@ describe('patient checker: writes are forwarded only onto the version they were 
     });
   }
 
+  test('a batch that writes one Observation in two entries is refused (400), nothing forwarded', async () => {
+    const stored = await read('obs-auth-vital');
+    const response = await call('POST', '', {
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          {
+            resource: { ...stored, status: 'amended' },
+            request: { method: 'PUT', url: 'Observation/obs-auth-vital' },
+          },
+          { request: { method: 'DELETE', url: 'Observation/obs-auth-vital' } },
+        ],
+      },
+    });
+    assert.equal(response.status, 400, response.text);
+    assert.deepEqual(s.fhir.requests, []);
+  });
+
   test('without a concurrent write, the guarded PUT goes through', async () => {
     const stored = await read('obs-auth-survey');
     const response = await call('PUT', 'Observation/obs-auth-survey', {

@@ -121,4 +121,32 @@ describe('writes are forwarded only onto the version they were judged on', () =>
     const sent = JSON.parse(forwarded('POST').at(-1)!.body) as Bundle;
     assert.equal(sent.entry?.[0]?.request?.ifMatch, `W/"${stored.meta?.versionId}"`);
   });
+  test('a Bundle that writes one resource in two entries is refused before anything is read (400)', async () => {
+    const id = inside[5]!;
+    const patchEntry = (ops: unknown[]) => ({
+      resource: {
+        resourceType: 'Binary',
+        contentType: 'application/json-patch+json',
+        data: Buffer.from(JSON.stringify(ops)).toString('base64'),
+      },
+      request: { method: 'PATCH', url: `Patient/${id}` },
+    });
+    for (const type of ['batch', 'transaction']) {
+      const response = await s.call(token, '', {
+        method: 'POST',
+        body: {
+          resourceType: 'Bundle',
+          type,
+          entry: [
+            patchEntry([{ op: 'replace', path: '/gender', value: 'other' }]),
+            { request: { method: 'GET', url: `Patient/${id}` } },
+            patchEntry([{ op: 'remove', path: '/meta/tag/0' }]),
+          ],
+        },
+      });
+      assert.equal(response.status, 400, response.text);
+      assert.match(diagnostics(response), new RegExp(`^Bundle entries 0 and 2 both write Patient/${id}: `));
+      assert.deepEqual(s.received(), []);
+    }
+  });
 });

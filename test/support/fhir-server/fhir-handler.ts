@@ -19,6 +19,7 @@ import { responseEncoding } from './negotiate.js';
 import { answerOperation } from './operations.js';
 import { gcpTokenOffset, type PagingMode, type SearchStore } from './paging.js';
 import type { RecordedRequest } from './recorded-request.js';
+import { stalePatch, stalePatchEntries, withoutEntries, withStaleAnswers } from './patch-if-match.js';
 import { parseRequestBody, problem, toRouterQuery } from './request-body.js';
 import { answerContinuation, answerSearch } from './search-answer.js';
 
@@ -86,19 +87,35 @@ export async function answerFhirRequest(
 
   const body = buildRouterBody(method, segments, request);
   if ('outcome' in body) return sendOutcome(reply, body.status, body.outcome);
-  const stale = await staleIfMatch(backend, method, segments, request.headers['if-match']);
-  if (stale) return sendOutcome(reply, 412, problem('conflict', stale));
-  const query = params.toString();
-  const fhirRequest: FhirRequest = {
-    method: method as HttpMethod,
-    url: segments.join('/') + (query === '' ? '' : `?${query}`),
-    pathname: '',
-    body: body.value,
-    params: {},
-    query: toRouterQuery(params),
-    headers: routerHeaders(request.headers),
-    config: { transactions: true },
-  };
+  if (method === 'PATCH') {
+    const stale = await stalePatch(backend.repo, segments.join('/'), request.headers['if-match']);
+    if (stale) return sendOutcome(reply, 412, problem('conflict', stale));
+  }
+  const staleEntries =
+    method === 'POST' && segments.length === 0
+      ? await stalePatchEntries(backend.repo, body.value)
+      : new Map<number, string>();
+  if (staleEntries.size > 0) {
+    const bundle = body.value as Bundle;
+    if (bundle.type === 'transaction') {
+      return sendOutcome(reply, 412, problem('conflict', [...staleEntries.values()][0]!));
+    }
+    const total = bundle.entry?.length ?? 0;
+    const rest = withoutEntries(bundle, staleEntries);
+    let answered: Bundle = { resourceType: 'Bundle', type: 'batch-response', entry: [] };
+    if ((rest.entry ?? []).length > 0) {
+      const [outcome, resource] = await backend.router.handleRequest(
+        routerRequest(method, segments, params, request, rest),
+        backend.repo,
+      );
+      if (!resource) return sendOutcome(reply, getStatus(outcome), outcome);
+      answered = resource as Bundle;
+    }
+    answered = { ...answered, entry: withStaleAnswers(answered.entry ?? [], staleEntries, total) };
+    completeBundle(answered, backend.baseUrl);
+    return sendResource(reply, 200, answered);
+  }
+  const fhirRequest = routerRequest(method, segments, params, request, body.value);
   const [outcome, resource] = await backend.router.handleRequest(fhirRequest, backend.repo);
   const status = getStatus(outcome);
   if (!resource) return sendOutcome(reply, status, outcome);
@@ -122,25 +139,24 @@ export async function answerFhirRequest(
   sendWriteAnswer(reply, status, resource, headers, request.headers['prefer'], isCreate);
 }
 
-/**
- * fhir-router honours If-Match on PUT only; HAPI does on PATCH too (version-aware patch), so this
- * server does as well: a PATCH of `Type/id` whose If-Match names another version is a 412.
- */
-async function staleIfMatch(
-  backend: FhirBackend,
+function routerRequest(
   method: string,
   segments: string[],
-  ifMatch: string | undefined,
-): Promise<string | undefined> {
-  if (method !== 'PATCH' || segments.length !== 2 || ifMatch === undefined) return undefined;
-  let current: Resource;
-  try {
-    current = await backend.repo.readResource(segments[0]!, segments[1]!);
-  } catch {
-    return undefined; // the router answers 404 or 410
-  }
-  if (etagMatches(ifMatch, current.meta?.versionId)) return undefined;
-  return `If-Match ${ifMatch} does not match the current version ${current.meta?.versionId}`;
+  params: URLSearchParams,
+  request: RecordedRequest,
+  body: unknown,
+): FhirRequest {
+  const query = params.toString();
+  return {
+    method: method as HttpMethod,
+    url: segments.join('/') + (query === '' ? '' : `?${query}`),
+    pathname: '',
+    body,
+    params: {},
+    query: toRouterQuery(params),
+    headers: routerHeaders(request.headers),
+    config: { transactions: true },
+  };
 }
 
 /** RFC 7232 §6: `If-None-Match` decides when present; `If-Modified-Since` only without it. */
