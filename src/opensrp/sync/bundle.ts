@@ -67,7 +67,8 @@ export async function bundleDecision(
   });
 }
 
-const WRITES_BY_ID: ReadonlySet<FhirRequest['interaction']> = new Set([
+/** Entries that change a stored resource (creates make new ones; a GET operation changes nothing). */
+const WRITES: ReadonlySet<FhirRequest['interaction']> = new Set([
   'update',
   'patch',
   'delete',
@@ -75,23 +76,37 @@ const WRITES_BY_ID: ReadonlySet<FhirRequest['interaction']> = new Set([
 ]);
 
 /**
- * Why the Bundle is refused when two entries write the same resource by id; undefined otherwise.
+ * Why the Bundle is refused when two entries may write the same resource; undefined otherwise.
  * Each entry is judged alone on the version stored before the Bundle, but the server applies them
  * one after the other: the second lands on what the first wrote, which nothing checked (two
- * patches, each allowed, can compose into one that is refused). A transaction may not do this
- * anyway (FHIR R4 http.html#trules: overlapping identities fail it).
+ * patches, each allowed, can compose into one that is refused). A conditional write's target is
+ * found by the server, so it may be any resource of its type: it conflicts with every other write
+ * of that type. A transaction may not do this anyway (FHIR R4 http.html#trules: overlapping
+ * identities fail it).
  */
 function twiceWritten(entries: readonly FhirRequest[]): string | undefined {
   const first = new Map<string, number>();
+  const conditional = new Map<string, number>();
+  const byType = new Map<string, number>();
   for (const [index, entry] of entries.entries()) {
-    const writes = WRITES_BY_ID.has(entry.interaction) && entry.method !== 'GET';
-    if (!writes || entry.conditional || entry.id === undefined) continue;
-    const target = `${entry.resourceType}/${entry.id}`;
-    const earlier = first.get(target);
-    if (earlier !== undefined) {
-      return `Bundle entries ${earlier} and ${index} both write ${target}: each would be judged on the version stored before the Bundle, not on the one the other leaves; send them in separate requests`;
+    if (!WRITES.has(entry.interaction) || entry.method === 'GET' || entry.resourceType === undefined)
+      continue;
+    const type = entry.resourceType;
+    let target: string;
+    let earlier: number | undefined;
+    if (entry.conditional || entry.id === undefined) {
+      target = `a ${type} found by a condition`;
+      earlier = byType.get(type);
+      conditional.set(type, conditional.get(type) ?? index);
+    } else {
+      target = `${type}/${entry.id}`;
+      earlier = first.get(target) ?? conditional.get(type);
+      first.set(target, first.get(target) ?? index);
     }
-    first.set(target, index);
+    if (earlier !== undefined) {
+      return `Bundle entries ${earlier} and ${index} may both write ${target}: each would be judged on the version stored before the Bundle, not on the one the other leaves; send them in separate requests`;
+    }
+    byType.set(type, byType.get(type) ?? index);
   }
   return undefined;
 }

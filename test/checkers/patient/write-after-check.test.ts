@@ -85,6 +85,32 @@ describe('patient checker: writes are forwarded only onto the version they were 
     assert.deepEqual(s.fhir.requests, []);
   });
 
+  test('a conditional patch and a patch by id of the same type in one batch are refused (400)', async () => {
+    const patch = (url: string) => ({
+      resource: {
+        resourceType: 'Binary',
+        contentType: JSON_PATCH,
+        data: Buffer.from(JSON.stringify([{ op: 'replace', path: '/status', value: 'amended' }])).toString(
+          'base64',
+        ),
+      },
+      request: { method: 'PATCH', url },
+    });
+    const response = await call('POST', '', {
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          patch(`Observation?_id=obs-auth-vital&subject=Patient/${PATIENT_AUTHORIZED}`),
+          patch('Observation/obs-auth-vital'),
+        ],
+      },
+    });
+    assert.equal(response.status, 400, response.text);
+    assert.match(response.text, /may both write Observation\/obs-auth-vital/);
+    assert.deepEqual(s.fhir.requests, []);
+  });
+
   test('without a concurrent write, the guarded PUT goes through', async () => {
     const stored = await read('obs-auth-survey');
     const response = await call('PUT', 'Observation/obs-auth-survey', {
