@@ -9,6 +9,7 @@ import type { Observation } from '@medplum/fhirtypes';
 import {
   type CheckerStack,
   JSON_PATCH,
+  jsonPatchBinary,
   PATIENT_AUTHORIZED,
   PATIENT_IN_BUNDLE_1,
   PATIENT_NON_AUTHORIZED,
@@ -87,13 +88,7 @@ describe('patient checker: writes are forwarded only onto the version they were 
 
   test('a conditional patch and a patch by id of the same type in one batch are refused (400)', async () => {
     const patch = (url: string) => ({
-      resource: {
-        resourceType: 'Binary',
-        contentType: JSON_PATCH,
-        data: Buffer.from(JSON.stringify([{ op: 'replace', path: '/status', value: 'amended' }])).toString(
-          'base64',
-        ),
-      },
+      resource: jsonPatchBinary([{ op: 'replace', path: '/status', value: 'amended' }]),
       request: { method: 'PATCH', url },
     });
     const response = await call('POST', '', {

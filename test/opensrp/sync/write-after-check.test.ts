@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { jsonPatchBinary } from '../../checkers/checker-kit.js';
 import { PERSONAS, TAG_SYSTEMS } from '../../support/opensrp-dataset.js';
 import { diagnostics, type SyncStack, startSyncStack } from './sync-stack.js';
 
@@ -124,11 +125,7 @@ describe('writes are forwarded only onto the version they were judged on', () =>
   test('a Bundle that writes one resource in two entries is refused before anything is read (400)', async () => {
     const id = inside[5]!;
     const patchEntry = (ops: unknown[]) => ({
-      resource: {
-        resourceType: 'Binary',
-        contentType: 'application/json-patch+json',
-        data: Buffer.from(JSON.stringify(ops)).toString('base64'),
-      },
+      resource: jsonPatchBinary(ops),
       request: { method: 'PATCH', url: `Patient/${id}` },
     });
     for (const type of ['batch', 'transaction']) {
@@ -145,7 +142,10 @@ describe('writes are forwarded only onto the version they were judged on', () =>
         },
       });
       assert.equal(response.status, 400, response.text);
-      assert.match(diagnostics(response), new RegExp(`^Bundle entries 0 and 2 may both write Patient/${id}: `));
+      assert.match(
+        diagnostics(response),
+        new RegExp(`^Bundle entries 0 and 2 may both write Patient/${id}: `),
+      );
       assert.deepEqual(s.received(), []);
     }
   });
