@@ -15,7 +15,7 @@ import type { FhirRequest } from '../fhir/request.js';
 const VERSION_AWARE: ReadonlySet<FhirRequest['interaction']> = new Set(['update', 'patch']);
 
 /** `W/"3"` or `"3"` → `3`; undefined for anything else (a list, `*`, no quotes). */
-export function etagVersion(etag: string): string | undefined {
+function etagVersion(etag: string): string | undefined {
   return /^\s*(?:W\/)?"([^"]+)"\s*$/.exec(etag)?.[1];
 }
 

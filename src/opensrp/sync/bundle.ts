@@ -85,28 +85,21 @@ const WRITES: ReadonlySet<FhirRequest['interaction']> = new Set([
  * identities fail it).
  */
 function twiceWritten(entries: readonly FhirRequest[]): string | undefined {
-  const first = new Map<string, number>();
-  const conditional = new Map<string, number>();
-  const byType = new Map<string, number>();
+  const byId = new Map<string, number>();
+  const conditionalByType = new Map<string, number>();
+  const anyByType = new Map<string, number>();
   for (const [index, entry] of entries.entries()) {
-    if (!WRITES.has(entry.interaction) || entry.method === 'GET' || entry.resourceType === undefined)
-      continue;
     const type = entry.resourceType;
-    let target: string;
-    let earlier: number | undefined;
-    if (entry.conditional || entry.id === undefined) {
-      target = `a ${type} found by a condition`;
-      earlier = byType.get(type);
-      conditional.set(type, conditional.get(type) ?? index);
-    } else {
-      target = `${type}/${entry.id}`;
-      earlier = first.get(target) ?? conditional.get(type);
-      first.set(target, first.get(target) ?? index);
-    }
+    if (!WRITES.has(entry.interaction) || entry.method === 'GET' || type === undefined) continue;
+    const conditional = entry.conditional || entry.id === undefined;
+    const target = conditional ? `a ${type} found by a condition` : `${type}/${entry.id}`;
+    const earlier = conditional ? anyByType.get(type) : (byId.get(target) ?? conditionalByType.get(type));
     if (earlier !== undefined) {
       return `Bundle entries ${earlier} and ${index} may both write ${target}: each would be judged on the version stored before the Bundle, not on the one the other leaves; send them in separate requests`;
     }
-    byType.set(type, byType.get(type) ?? index);
+    if (conditional) conditionalByType.set(type, index);
+    else byId.set(target, index);
+    if (!anyByType.has(type)) anyByType.set(type, index);
   }
   return undefined;
 }
