@@ -97,7 +97,11 @@ function replaceAll(
       continue;
     }
     const original = data.toString('utf8', at + from.length, end);
-    const rewritten = tail(original);
+    let rewritten = tail(original);
+    // The backend's base URL may appear again inside the link, unencoded (`<base>?a=<base>?b`):
+    // replaced there too, as everywhere else in the body.
+    const base = from.toString('utf8');
+    if (rewritten.includes(base)) rewritten = rewritten.split(base).join(to.toString('utf8'));
     parts.push(
       data.subarray(start, at),
       to,

@@ -81,6 +81,15 @@ describe('link rewriting without injected params', () => {
     }
   });
 
+  test("the backend's base URL repeated inside a link is replaced there too", async () => {
+    const body = `{"url":"${FROM}/Patient?_tag=s|L1,s|L2&next=${FROM}/Patient?x=1"}`;
+    const expected = `{"url":"${TO}/Patient?next=${TO}/Patient?x=1"}`;
+    for (let cut = 1; cut < body.length; cut++) {
+      assert.equal(await through([body.slice(0, cut), body.slice(cut)]), expected, `cut at ${cut}`);
+    }
+    assert.equal(await through([`${FROM}?a=1${FROM}?b=2`]), `${TO}?a=1${TO}?b=2`);
+  });
+
   test('a URL open at the end of the body is rewritten at the end', async () => {
     assert.equal(await through([`${FROM}/Patient?_tag=s|L1,s|L2`]), `${TO}/Patient`);
   });
