@@ -14,19 +14,33 @@ import type { FhirRequest } from '../fhir/request.js';
 /** The interactions FHIR makes version-aware with If-Match. */
 const VERSION_AWARE: ReadonlySet<FhirRequest['interaction']> = new Set(['update', 'patch']);
 
-/** `W/"3"` or `"3"` → `3`; undefined for anything else (a list, `*`, no quotes). */
-function etagVersion(etag: string): string | undefined {
-  return /^\s*(?:W\/)?"([^"]+)"\s*$/.exec(etag)?.[1];
+const ENTITY_TAG = /^(?:W\/)?"([^"]*)"$/;
+
+/**
+ * The versions an If-Match value names: `*` (any), or the opaque tags of its list (`W/"3", "4"`
+ * → 3, 4); undefined when it is not a valid If-Match (RFC 9110 §13.1.1).
+ */
+function ifMatchVersions(value: string): '*' | string[] | undefined {
+  if (value.trim() === '*') return '*';
+  const versions: string[] = [];
+  for (const member of value.split(',')) {
+    const tag = ENTITY_TAG.exec(member.trim())?.[1];
+    if (tag === undefined) return undefined;
+    versions.push(tag);
+  }
+  return versions;
 }
 
 /**
  * What to forward `req` with, when it was judged on the stored version `checkedVersion` (its
  * `meta.versionId`; undefined when it had none, or when nothing was stored):
- * - the headers to set: `If-Match` naming the checked version, when the client sent none;
- * - nothing, when the client's own If-Match names the checked version, or the interaction is not
- *   version-aware, or there is no version to name (the window stays open: docs/security.md);
- * - a 412 refusal when the client's If-Match names another version. The server would refuse it
- *   too unless the resource changed to that version in the meantime, which is the window itself.
+ * - the headers to set: `If-Match` naming the checked version, when the client sent none, `*`, or
+ *   a list of versions that holds the checked one;
+ * - nothing, when the client's own If-Match names the checked version alone, or the interaction
+ *   is not version-aware, or there is no version to name (the window stays open: docs/security.md);
+ * - a 412 refusal when the client's If-Match names other versions only (or is not a valid
+ *   If-Match). The server would refuse it too unless the resource changed to one of them in the
+ *   meantime, which is the window itself.
  */
 export function versionGuard(
   req: FhirRequest,
@@ -34,9 +48,14 @@ export function versionGuard(
 ): { readonly setHeaders: Record<string, string> } | DeniedDecision | undefined {
   if (checkedVersion === undefined || !VERSION_AWARE.has(req.interaction) || req.conditional)
     return undefined;
+  const checked = { setHeaders: { 'if-match': `W/"${checkedVersion}"` } };
   const sent = req.headers['if-match'];
-  if (sent === undefined) return { setHeaders: { 'if-match': `W/"${checkedVersion}"` } };
-  if (etagVersion(sent) === checkedVersion) return undefined;
+  if (sent === undefined) return checked;
+  const versions = ifMatchVersions(sent);
+  // `*` (the resource exists, which the read showed) or a list naming the checked version: the
+  // client's condition holds for the checked version, so it is narrowed to that one.
+  if (versions === '*') return checked;
+  if (versions?.includes(checkedVersion)) return versions.length === 1 ? undefined : checked;
   return {
     ...denied(
       `If-Match (${sent.slice(0, 100)}) does not name the stored version of ${req.resourceType}/${req.id} (W/"${checkedVersion}")`,

@@ -104,6 +104,47 @@ describe('writes are forwarded only onto the version they were judged on', () =>
     assert.equal((await read(id)).birthDate, '1991-02-03');
   });
 
+  test("a client's If-Match of `*` or a list holding the checked version is narrowed to that version", async () => {
+    const id = inside[5]!;
+    const stored = await read(id);
+    const checked = `W/"${stored.meta?.versionId}"`;
+    const any = await s.call(token, `Patient/${id}`, {
+      method: 'PUT',
+      body: { ...stored, birthDate: '1993-04-05' },
+      headers: { 'if-match': '*' },
+    });
+    assert.equal(any.status, 200, any.text);
+    assert.equal(forwarded('PUT')[0]?.headers['if-match'], checked);
+
+    const current = await read(id);
+    const listed = await s.call(token, `Patient/${id}`, {
+      method: 'PUT',
+      body: { ...current, birthDate: '1994-05-06' },
+      headers: { 'if-match': `W/"not-this-one", W/"${current.meta?.versionId}"` },
+    });
+    assert.equal(listed.status, 200, listed.text);
+    assert.equal(forwarded('PUT')[0]?.headers['if-match'], `W/"${current.meta?.versionId}"`);
+    assert.equal((await read(id)).birthDate, '1994-05-06');
+  });
+
+  test('`If-Match: *` does not let a write land on a version nobody checked (412)', async () => {
+    const id = inside[5]!;
+    const stored = await read(id);
+    movedAwayBefore('PUT', id);
+    try {
+      const response = await s.call(token, `Patient/${id}`, {
+        method: 'PUT',
+        body: { ...stored, birthDate: '1995-06-07' },
+        headers: { 'if-match': '*' },
+      });
+      assert.equal(response.status, 412, response.text);
+      assert.equal(forwarded('PUT')[0]?.headers['if-match'], `W/"${stored.meta?.versionId}"`);
+    } finally {
+      s.fhir.intercept(undefined);
+    }
+    assert.notEqual((await read(id)).birthDate, '1995-06-07');
+  });
+
   test('a transaction entry carries the checked version as its ifMatch', async () => {
     const id = inside[4]!;
     const stored = await read(id);
