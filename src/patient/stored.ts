@@ -11,14 +11,9 @@ import { memoOnRequest } from '../fhir/request-memo.js';
 import type { FhirRequest, QueryParam } from '../fhir/request.js';
 import { formatQuery } from '../fhir/serialize.js';
 import { type PatchLimits, patchedVersion } from '../fhir/json-patch.js';
+import { type Resource, type Stored, storedOf } from '../fhir/stored-version.js';
 
-export type Resource = Record<string, unknown> & { resourceType?: string; id?: string };
-
-/** A stored version: absent (404), deleted (410, which a PUT would bring back), or present. */
-export type Stored =
-  | { readonly state: 'absent' }
-  | { readonly state: 'deleted' }
-  | { readonly state: 'present'; readonly resource: Resource };
+export type { Resource, Stored } from '../fhir/stored-version.js';
 
 const STORED = Symbol('stored version');
 const MATCH = Symbol('conditional match');
@@ -82,20 +77,4 @@ export function patchedOf(
     const patched = patchedVersion(stored, req.body, limits);
     return patched.ok ? { ok: true, resource: patched.resource } : denied(patched.reason, patched.status);
   });
-}
-
-function storedOf(target: string, status: number, body: unknown): Stored {
-  if (status === 404) return { state: 'absent' };
-  if (status === 410) return { state: 'deleted' };
-  if (status < 200 || status >= 300 || typeof body !== 'object' || body === null) {
-    throw new GatewayError(
-      502,
-      'backend_read_failed',
-      'The FHIR server could not be asked for the resource',
-      {
-        detail: `GET ${target} answered ${status}`,
-      },
-    );
-  }
-  return { state: 'present', resource: body as Resource };
 }

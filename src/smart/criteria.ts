@@ -16,7 +16,7 @@ import {
 import type { Resource } from '@medplum/fhirtypes';
 import type { QueryParam } from '../fhir/request.js';
 import { formatQuery } from '../fhir/serialize.js';
-import { ensureSearchParameters } from '../patient/definitions.js';
+import { ensureSearchParameters } from '../fhir/definitions.js';
 
 const MODIFIERS: Readonly<Record<string, ReadonlySet<string | undefined>>> = {
   token: new Set([undefined, 'not', 'missing']),

@@ -17,10 +17,11 @@ import {
   type FhirResource,
   type GatewayContext,
 } from '../access/contract.js';
+import { ensureSearchParameters } from '../fhir/definitions.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { bundleAccess } from '../patient/bundle.js';
 import { CompartmentAccess, type EntryContext, outrightRefusal } from '../patient/compartment-access.js';
-import { ensureSearchParameters, inPatientCompartment } from '../patient/definitions.js';
+import { inPatientCompartment } from '../patient/definitions.js';
 import { idClaim, patientAccessSettings } from '../patient/settings.js';
 import { storedVersion } from '../patient/stored.js';
 import { ScopeAccess } from './scope-access.js';

@@ -8,6 +8,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirClient } from '../../access/contract.js';
 import { GatewayError } from '../../fhir/errors.js';
 import type { FhirRequest } from '../../fhir/request.js';
+import { storedOf as storedVersionOf } from '../../fhir/stored-version.js';
 
 /** The stored resource, or undefined when it does not exist (404) or was deleted (410). */
 type Stored = unknown;
@@ -81,17 +82,8 @@ export class StoredVersions {
   }
 }
 
+/** The stored resource, or undefined when it does not exist or was deleted. */
 function storedOf(target: string, status: number, body: unknown): Stored {
-  if (status === 404 || status === 410) return undefined;
-  if (status < 200 || status >= 300 || typeof body !== 'object' || body === null) {
-    throw new GatewayError(
-      502,
-      'backend_read_failed',
-      'The FHIR server could not be asked for the resource',
-      {
-        detail: `GET ${target} answered ${status}`,
-      },
-    );
-  }
-  return body;
+  const stored = storedVersionOf(target, status, body);
+  return stored.state === 'present' ? stored.resource : undefined;
 }
