@@ -101,7 +101,10 @@ const proxyTo = httpUrl().transform((raw, ctx) => {
     });
     return z.NEVER;
   }
-  return raw.replace(/\/+$/, '');
+  // The WHATWG form (lower-case scheme and host, default port dropped, IPv4 in dotted decimal):
+  // what the HTTP client connects to and names in Host, and what answers are searched for to
+  // rewrite; as typed, `HTTP://hapi:80/fhir` would match none of the server's links.
+  return new URL(raw).href.replace(/\/+$/, '');
 });
 
 /** Where AuditEvents go: a FHIR base URL written like PROXY_TO, or `none` for no FHIR sink. */

@@ -33,7 +33,8 @@ const CORE_VARIABLE_SPECS = {
     group: 'required',
     description:
       'Base URL of the FHIR server behind the gateway, e.g. `http://hapi:8080/fhir`. Absolute http(s), ' +
-      'no query or fragment; trailing slashes are dropped. Backend URLs in response bodies are rewritten from it.',
+      'no query or fragment; written in its WHATWG form (lower-case scheme and host, no default port) without ' +
+      'trailing slashes. Backend URLs in response bodies are rewritten from it.',
   },
   TOKEN_ISSUER: {
     required: true,

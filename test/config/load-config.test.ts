@@ -89,6 +89,9 @@ describe('loadConfig values', () => {
   test('PROXY_TO: trailing slashes removed; relative, non-http, query and fragment refused', () => {
     assert.equal(load({ PROXY_TO: 'https://hapi/fhir//' }).proxyTo, 'https://hapi/fhir');
     assert.equal(load({ PROXY_TO: ' http://hapi:8080/ ' }).proxyTo, 'http://hapi:8080');
+    // As the HTTP client names it in Host and the server in its links.
+    assert.equal(load({ PROXY_TO: 'HTTP://Hapi:80/fhir' }).proxyTo, 'http://hapi/fhir');
+    assert.equal(load({ PROXY_TO: 'http://127.000.000.001:08080/fhir' }).proxyTo, 'http://127.0.0.1:8080/fhir');
     assertRefused({ PROXY_TO: 'hapi/fhir' }, 'PROXY_TO', /absolute http\(s\) URL/);
     assertRefused({ PROXY_TO: 'ftp://hapi/fhir' }, 'PROXY_TO', /http or https/);
     assertRefused({ PROXY_TO: 'http://hapi/fhir?x=1' }, 'PROXY_TO', /query or fragment/);
