@@ -4,11 +4,11 @@
  * would be ignored (GET, HEAD, DELETE) or that the gateway could not authorize.
  */
 
-import { JSON_MEDIA_TYPES, MediaType, XML_MEDIA_TYPES, utf8Text } from './body.js';
-import { GatewayError, badRequest } from './errors.js';
+import { JSON_MEDIA_TYPES, MediaType, utf8Text, XML_MEDIA_TYPES } from './body.js';
+import { badRequest, GatewayError } from './errors.js';
 import { parseQueryString } from './query-string.js';
-import { checkResourceBody } from './resource-body.js';
 import type { HttpMethod, Interaction, QueryParam, RequestBody } from './request.js';
+import { checkResourceBody } from './resource-body.js';
 import type { Route } from './route.js';
 import { quoted } from './url-text.js';
 
@@ -16,8 +16,11 @@ const RESOURCE_MEDIA_TYPES: ReadonlySet<string> = new Set([...JSON_MEDIA_TYPES, 
 /** JSON Patch, or FHIRPath Patch as a Parameters resource in JSON. */
 const PATCH_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.jsonPatch, ...JSON_MEDIA_TYPES]);
 const FORM_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.form]);
-/** Params that only shape the response; the only ones a batch or transaction may carry. */
-const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']);
+/**
+ * Params that only shape the response; the only ones a batch or transaction may carry, and with
+ * HAPI's destructive ones, a write by id (route.ts).
+ */
+export const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']);
 
 export interface Settled {
   readonly interaction: Interaction;

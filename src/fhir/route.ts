@@ -10,7 +10,8 @@
  *   [Type, id, _history, vid]
  */
 
-import { GatewayError, badRequest } from './errors.js';
+import { FORMAT_PARAMS } from './body-rules.js';
+import { badRequest, GatewayError } from './errors.js';
 import { isFhirId, isOperationName } from './ids.js';
 import type { FhirRequest, HttpMethod, Interaction, QueryParam } from './request.js';
 import { isResourceType } from './resource-types.js';
@@ -45,7 +46,7 @@ export function classifyRoute(
   if (first === undefined) return baseRoute(method, query);
   if (!isResourceType(first)) return systemRoute(method, first, segments.length > 1);
   if (second === undefined) return typeRoute(method, first, query);
-  if (third === undefined) return typeChildRoute(method, first, second);
+  if (third === undefined) return typeChildRoute(method, first, second, query);
   if (!isFhirId(second)) throw invalidId(first, second);
   if (fourth === undefined) return instanceChildRoute(method, first, second, third);
   if (third === '_history') {
@@ -102,7 +103,12 @@ function typeRoute(method: HttpMethod, type: string, query: readonly QueryParam[
   return { interaction, resourceType: type, conditional: true };
 }
 
-function typeChildRoute(method: HttpMethod, type: string, second: string): Route {
+function typeChildRoute(
+  method: HttpMethod,
+  type: string,
+  second: string,
+  query: readonly QueryParam[],
+): Route {
   if (second === '_search') {
     allow(method, ['GET', 'POST'], `${type}/_search`);
     return { interaction: 'search-type', resourceType: type, conditional: false };
@@ -126,7 +132,34 @@ function typeChildRoute(method: HttpMethod, type: string, second: string): Route
   const verb = verbOf(method);
   const interaction =
     verb === 'GET' ? 'read' : verb === 'PUT' ? 'update' : verb === 'PATCH' ? 'patch' : 'delete';
+  if (interaction !== 'read') checkInstanceWriteParams(interaction, type, second, query);
   return { interaction, resourceType: type, id: second, conditional: false };
+}
+
+/** HAPI's destructive delete params, held to a delete permission by the checkers (destructive.ts). */
+const DELETE_PARAMS: ReadonlySet<string> = new Set(['_cascade', '_expunge']);
+
+/**
+ * An update, patch or delete by id takes no search params (R4 http.html#update, #patch, #delete).
+ * Refused, not ignored: some servers read `Type/id?params` as a conditional write and act on what
+ * the params find (Medplum's batch processor searches `id?params`), so the resource written would
+ * not be the one the gateway judged.
+ */
+function checkInstanceWriteParams(
+  interaction: 'update' | 'patch' | 'delete',
+  type: string,
+  id: string,
+  query: readonly QueryParam[],
+): void {
+  const extra = query.find((param) => {
+    const name = param.name.split(':', 1)[0]!;
+    return !FORMAT_PARAMS.has(name) && !(interaction === 'delete' && DELETE_PARAMS.has(name));
+  });
+  if (extra === undefined) return;
+  throw badRequest(
+    `${interaction === 'delete' ? 'A delete' : interaction === 'update' ? 'An update' : 'A patch'} of ${type}/${id} takes no search parameter (got ${quoted(extra.name)}): a conditional ${interaction} is written ${type}?params, without the id`,
+    'unexpected_param',
+  );
 }
 
 function instanceChildRoute(method: HttpMethod, type: string, id: string, third: string): Route {

@@ -85,6 +85,40 @@ const queryRows: Row[] = [
   ['GET', '/Patient?a=%00', {}, 400, 'control_character', /Control characters/],
   ['GET', '/Patient?=x', {}, 400, 'empty_param_name', /Empty parameter name in query \("=x"\)/],
   ['GET', '/Patient?a=1&=', {}, 400, 'empty_param_name', /Empty parameter name/],
+  // A write by id with a search: some servers write what the search finds instead.
+  [
+    'PUT',
+    '/Patient/Patient?_id=p2',
+    { body: { resourceType: 'Patient', id: 'Patient' } },
+    400,
+    'unexpected_param',
+    /An update of Patient\/Patient takes no search parameter \(got "_id"\)/,
+  ],
+  [
+    'PATCH',
+    '/Patient/p1?name=x',
+    { body: [], type: 'application/json-patch+json' },
+    400,
+    'unexpected_param',
+    /A patch of Patient\/p1/,
+  ],
+  [
+    'DELETE',
+    '/Observation/o1?subject=Patient/p2',
+    {},
+    400,
+    'unexpected_param',
+    /A delete of Observation\/o1/,
+  ],
+  ['DELETE', '/Observation/o1?_cascade=delete&_id=o2', {}, 400, 'unexpected_param', /got "_id"/],
+  [
+    'PUT',
+    '/Patient/p1?_cascade=delete',
+    { body: { resourceType: 'Patient', id: 'p1' } },
+    400,
+    'unexpected_param',
+    /got "_cascade"/,
+  ],
 ];
 
 const methodRows: Row[] = [
@@ -259,4 +293,18 @@ test('invalid UTF-8 bytes are refused, in a form body and in a Bundle', () => {
     const run = () => parseFhirRequest({ method: 'POST', target, headers: { 'content-type': type }, body });
     assertRefused(run, 400, 'invalid_utf8', /not valid UTF-8/);
   }
+});
+
+test('a write by id keeps the params that only shape the answer, and a delete the destructive ones', () => {
+  const update = parse('PUT', '/Patient/p1?_format=json&_pretty=true', { body: { ...patient, id: 'p1' } });
+  assert.deepEqual(
+    update.query.map((p) => p.name),
+    ['_format', '_pretty'],
+  );
+  const del = parse('DELETE', '/Patient/p1?_cascade=delete&_expunge=true');
+  assert.deepEqual(
+    del.query.map((p) => p.name),
+    ['_cascade', '_expunge'],
+  );
+  assert.equal(parse('GET', '/Patient/p1?_elements=name').interaction, 'read');
 });
