@@ -104,8 +104,17 @@ export function parseEntryRequest(
   if (parsed.interaction === 'batch' || parsed.interaction === 'transaction') {
     throw fail('a batch or transaction inside a Bundle entry is not supported');
   }
+  if (parsed.id !== undefined && INSTANCE_WRITES.has(parsed.interaction) && target.includes('?')) {
+    // Forwarded as written, `Type/id?…` is a conditional write to some servers (Medplum's batch
+    // processor searches it), even with no params or only `_format`: not the resource judged.
+    throw fail(
+      `a ${method} of ${parsed.resourceType}/${parsed.id} must not have a query ("?"); a conditional ${method} is written ${parsed.resourceType}?params`,
+    );
+  }
   return parsed;
 }
+
+const INSTANCE_WRITES: ReadonlySet<FhirRequest['interaction']> = new Set(['update', 'patch', 'delete']);
 
 /** `Patient/1`, `/Patient/1` and `Patient?x=1` are relative to the base; absolute URLs are refused. */
 function entryTarget(url: unknown, fail: (message: string) => GatewayError): string {

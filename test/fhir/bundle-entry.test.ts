@@ -228,6 +228,17 @@ describe('parseEntryRequest refuses malformed entries with 400, naming the index
       /batch or transaction inside/,
     ],
     [entry('POST', '?_format=json', { resource: { resourceType: 'Bundle', type: 'transaction' } }), /inside/],
+    // Forwarded as written, some servers read `Type/id?…` as a conditional write.
+    [
+      entry('PUT', 'Patient/1?', { resource: { ...patient, id: '1' } }),
+      /PUT of Patient\/1 must not have a query/,
+    ],
+    [
+      entry('PATCH', 'Patient/1?_format=json', { resource: patchBinary }),
+      /PATCH of Patient\/1 must not have a query/,
+    ],
+    [entry('DELETE', 'Patient/1?_cascade=delete'), /DELETE of Patient\/1 must not have a query/],
+    [entry('DELETE', 'Patient/1?_id=2'), /A delete of Patient\/1 takes no search parameter/],
   ];
   rows.forEach(([input, message], index) => {
     test(`entry ${index}: ${JSON.stringify(input)}`, () => {
