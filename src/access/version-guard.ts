@@ -8,27 +8,42 @@
  * the write is sent with `If-Match: W/"<checked versionId>"`, and the server refuses it (412 on
  * Medplum and Azure; HAPI answers 409) when the stored version has moved on.
  */
-import { type DeniedDecision, denied } from './contract.js';
+
 import type { FhirRequest } from '../fhir/request.js';
+import { type DeniedDecision, denied } from './contract.js';
 
 /** The interactions FHIR makes version-aware with If-Match. */
 const VERSION_AWARE: ReadonlySet<FhirRequest['interaction']> = new Set(['update', 'patch']);
 
-const ENTITY_TAG = /^(?:W\/)?"([^"]*)"$/;
+/** One entity-tag, weak or strong: its opaque tag is the versionId (RFC 9110 §8.8.3). */
+const ENTITY_TAG = /(?:W\/)?"([^"]*)"/y;
+const ONE_ENTITY_TAG = /^(?:W\/)?"[^"]*"$/;
 
 /**
  * The versions an If-Match value names: `*` (any), or the opaque tags of its list (`W/"3", "4"`
- * → 3, 4); undefined when it is not a valid If-Match (RFC 9110 §13.1.1).
+ * → 3, 4; empty list elements are skipped, RFC 9110 §5.6.1.2); undefined when it is not a valid
+ * If-Match or names nothing (RFC 9110 §13.1.1).
  */
 function ifMatchVersions(value: string): '*' | string[] | undefined {
   if (value.trim() === '*') return '*';
   const versions: string[] = [];
-  for (const member of value.split(',')) {
-    const tag = ENTITY_TAG.exec(member.trim())?.[1];
-    if (tag === undefined) return undefined;
-    versions.push(tag);
+  let at = 0;
+  for (;;) {
+    while (at < value.length && (value[at] === ',' || isBlank(value[at]!))) at++;
+    if (at === value.length) break;
+    ENTITY_TAG.lastIndex = at;
+    const tag = ENTITY_TAG.exec(value);
+    if (tag === null) return undefined;
+    versions.push(tag[1]!);
+    at = ENTITY_TAG.lastIndex;
+    while (at < value.length && isBlank(value[at]!)) at++;
+    if (at < value.length && value[at] !== ',') return undefined;
   }
-  return versions;
+  return versions.length > 0 ? versions : undefined;
+}
+
+function isBlank(char: string): boolean {
+  return char === ' ' || char === '\t';
 }
 
 /**
@@ -36,7 +51,7 @@ function ifMatchVersions(value: string): '*' | string[] | undefined {
  * `meta.versionId`; undefined when it had none, or when nothing was stored):
  * - the headers to set: `If-Match` naming the checked version, when the client sent none, `*`, or
  *   a list of versions that holds the checked one;
- * - nothing, when the client's own If-Match names the checked version alone, or the interaction
+ * - nothing, when the client's own If-Match is the checked version's tag alone, or the interaction
  *   is not version-aware, or there is no version to name (the window stays open: docs/security.md);
  * - a 412 refusal when the client's If-Match names other versions only (or is not a valid
  *   If-Match). The server would refuse it too unless the resource changed to one of them in the
@@ -55,7 +70,7 @@ export function versionGuard(
   // `*` (the resource exists, which the read showed) or a list naming the checked version: the
   // client's condition holds for the checked version, so it is narrowed to that one.
   if (versions === '*') return checked;
-  if (versions?.includes(checkedVersion)) return versions.length === 1 ? undefined : checked;
+  if (versions?.includes(checkedVersion)) return ONE_ENTITY_TAG.test(sent.trim()) ? undefined : checked;
   return {
     ...denied(
       `If-Match (${sent.slice(0, 100)}) does not name the stored version of ${req.resourceType}/${req.id} (W/"${checkedVersion}")`,
