@@ -153,7 +153,8 @@ function checkInstanceWriteParams(
 ): void {
   const extra = query.find((param) => {
     const name = param.name.split(':', 1)[0]!;
-    return !FORMAT_PARAMS.has(name) && !(interaction === 'delete' && DELETE_PARAMS.has(name));
+    // Destructive params in any case, as destructive.ts finds them (and holds them to a delete).
+    return !FORMAT_PARAMS.has(name) && !(interaction === 'delete' && DELETE_PARAMS.has(name.toLowerCase()));
   });
   if (extra === undefined) return;
   throw badRequest(

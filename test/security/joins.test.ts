@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bearer, type RawResponse, send } from '../support/http.js';
 import { diagnostics, type PermissionStack, startPermissionStack } from '../opensrp/permissions-stack.js';
+import { bearer, type RawResponse, send } from '../support/http.js';
 
 const P1 = 'pat-d1-f1-v1-1';
 const O1 = 'obs-d1-f1-v1-1';
@@ -358,7 +358,7 @@ describe('J8 destructive extensions need the delete role', () => {
     assert.match(diagnostics(response), /for \$expunge/);
   });
 
-  test('J8 variants: type-level $expunge, WEB user, another type, _expunge on an update → 403', async () => {
+  test('J8 variants: type-level $expunge, WEB user, another type → 403; _expunge on an update → 400', async () => {
     const cases: [string, string, string[], string][] = [
       ['POST', 'Patient/$expunge', [WEB, 'GET_PATIENT', 'POST_PATIENT'], 'DELETE_PATIENT'],
       [
@@ -367,12 +367,21 @@ describe('J8 destructive extensions need the delete role', () => {
         [WEB, 'MANAGE_PATIENT', 'GET_OBSERVATION', 'POST_OBSERVATION'],
         'DELETE_OBSERVATION',
       ],
-      ['PUT', `Patient/${P1}?_expunge=true`, [WEB, 'PUT_PATIENT'], 'DELETE_PATIENT'],
     ];
     for (const [method, path, roles, role] of cases) {
-      const body = method === 'PUT' ? { resourceType: 'Patient', id: P1 } : { resourceType: 'Parameters' };
-      assertRefused(await gw.call(method, path, { roles, body }), needs(role), `${method} ${path}`);
+      assertRefused(
+        await gw.call(method, path, { roles, body: { resourceType: 'Parameters' } }),
+        needs(role),
+        `${method} ${path}`,
+      );
     }
+    // An update by id takes no search params at all (src/fhir/route.ts).
+    const update = await gw.call('PUT', `Patient/${P1}?_expunge=true`, {
+      roles: [WEB, 'PUT_PATIENT', 'DELETE_PATIENT'],
+      body: { resourceType: 'Patient', id: P1 },
+    });
+    assert.equal(update.status, 400, update.text);
+    assert.match(diagnostics(update), /takes no search parameter \(got "_expunge"\)/);
   });
 
   test('J8 _cascade cannot be bounded: 403 even with MANAGE_PATIENT', async () => {
