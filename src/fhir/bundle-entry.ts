@@ -4,8 +4,8 @@
  * use for everything else (http.html#transaction).
  */
 
-import { MediaType, jsonBody, requestBody } from './body.js';
-import { GatewayError, badRequest } from './errors.js';
+import { jsonBody, MediaType, requestBody } from './body.js';
+import { badRequest, GatewayError } from './errors.js';
 import { buildFhirRequest } from './parse.js';
 import type { FhirRequest, HttpMethod, RequestBody } from './request.js';
 
@@ -104,12 +104,17 @@ export function parseEntryRequest(
   if (parsed.interaction === 'batch' || parsed.interaction === 'transaction') {
     throw fail('a batch or transaction inside a Bundle entry is not supported');
   }
-  if (parsed.id !== undefined && INSTANCE_WRITES.has(parsed.interaction) && target.includes('?')) {
-    // Forwarded as written, `Type/id?…` is a conditional write to some servers (Medplum's batch
-    // processor searches it), even with no params or only `_format`: not the resource judged.
-    throw fail(
-      `a ${method} of ${parsed.resourceType}/${parsed.id} must not have a query ("?"); a conditional ${method} is written ${parsed.resourceType}?params`,
-    );
+  // An entry URL is forwarded as written, and servers read its `?`s differently from the gateway.
+  const writesById = parsed.id !== undefined && INSTANCE_WRITES.has(parsed.interaction);
+  if ((writesById || parsed.interaction === 'create') && target.includes('?')) {
+    // `Type/id?…` is a conditional write to Medplum's batch processor, even with no params or only
+    // `_format`; a create's URL params join its ifNoneExist search there.
+    const what = writesById ? `${parsed.resourceType}/${parsed.id}` : String(parsed.resourceType);
+    throw fail(`a ${method} of ${what} must not have a query ("?") in request.url`);
+  }
+  if (target.indexOf('?') !== target.lastIndexOf('?')) {
+    // Medplum keeps what lies between the first and second `?`, HAPI what follows the first.
+    throw fail('request.url holds a second "?"; write a "?" inside a search value as %3F');
   }
   return parsed;
 }

@@ -6,7 +6,7 @@
 
 import { mediaTypeOf, requestBody } from './body.js';
 import { settleBody } from './body-rules.js';
-import { GatewayError } from './errors.js';
+import { badRequest, GatewayError } from './errors.js';
 import { checkTargetCharacters, pathSegments, splitTarget } from './path.js';
 import { parseQueryString } from './query-string.js';
 import type { FhirRequest, HttpMethod, Mutable, RequestBody } from './request.js';
@@ -45,6 +45,7 @@ export function buildFhirRequest(
   body: RequestBody | undefined,
 ): FhirRequest {
   checkTargetCharacters(target);
+  checkCondition(headers['if-none-exist']);
   const { path, rawQuery } = splitTarget(target);
   const segments = pathSegments(path);
   const urlQuery = parseQueryString(rawQuery, 'query');
@@ -68,10 +69,25 @@ export function buildFhirRequest(
   return request;
 }
 
+/** What may precede a condition's search: `?`, or `Type?` (HAPI reads both). */
+const CONDITION_PREFIX = /^(?:[A-Z][A-Za-z]{0,63})?\?/;
+
+/**
+ * If-None-Exist (a header, or a Bundle entry's `ifNoneExist`) is the query part of a search
+ * (R4 http.html#ccreate), optionally after `?` or `Type?`. Another `?` in it is read differently
+ * by each server (HAPI keeps what follows the first, Medplum what precedes the next): refused.
+ */
+function checkCondition(condition: string | undefined): void {
+  if (condition === undefined || !condition.replace(CONDITION_PREFIX, '').includes('?')) return;
+  throw badRequest(
+    'If-None-Exist holds a "?" inside its search (write it %3F): servers read such a condition differently',
+    'ambiguous_condition',
+  );
+}
+
 export function httpMethod(method: string): HttpMethod {
   if (METHODS.has(method)) return method as HttpMethod;
   throw new GatewayError(405, 'method_not_allowed', `HTTP method ${quoted(method)} is not supported`, {
     headers: { allow: [...METHODS].join(', ') },
   });
 }
-

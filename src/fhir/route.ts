@@ -92,7 +92,10 @@ function systemRoute(method: HttpMethod, first: string, hasMore: boolean): Route
 function typeRoute(method: HttpMethod, type: string, query: readonly QueryParam[]): Route {
   const verb = verbOf(method);
   if (verb === 'GET') return { interaction: 'search-type', resourceType: type, conditional: false };
-  if (verb === 'POST') return { interaction: 'create', resourceType: type, conditional: false };
+  if (verb === 'POST') {
+    checkNoSearchParams('A create', type, query);
+    return { interaction: 'create', resourceType: type, conditional: false };
+  }
   if (query.length === 0) {
     throw badRequest(
       `${verb} on ${type} without an id needs search parameters (conditional ${verb}: ${type}?identifier=…)`,
@@ -151,14 +154,36 @@ function checkInstanceWriteParams(
   id: string,
   query: readonly QueryParam[],
 ): void {
+  const what = interaction === 'delete' ? 'A delete' : interaction === 'update' ? 'An update' : 'A patch';
+  checkNoSearchParams(
+    what,
+    `${type}/${id}`,
+    query,
+    // Destructive params in any case, as destructive.ts finds them (and holds them to a delete).
+    (name) => interaction === 'delete' && DELETE_PARAMS.has(name.toLowerCase()),
+    `: a conditional ${interaction} is written ${type}?params, without the id`,
+  );
+}
+
+/**
+ * Refuses search params on an interaction FHIR gives none (R4 http.html): a create (its condition
+ * is If-None-Exist; Medplum's batch processor would search the entry URL's params instead) and a
+ * write by id (checkInstanceWriteParams). `_format` and `_pretty` pass, and what `alsoAllowed` names.
+ */
+function checkNoSearchParams(
+  what: string,
+  target: string,
+  query: readonly QueryParam[],
+  alsoAllowed: (name: string) => boolean = () => false,
+  hint = '',
+): void {
   const extra = query.find((param) => {
     const name = param.name.split(':', 1)[0]!;
-    // Destructive params in any case, as destructive.ts finds them (and holds them to a delete).
-    return !FORMAT_PARAMS.has(name) && !(interaction === 'delete' && DELETE_PARAMS.has(name.toLowerCase()));
+    return !FORMAT_PARAMS.has(name) && !alsoAllowed(name);
   });
   if (extra === undefined) return;
   throw badRequest(
-    `${interaction === 'delete' ? 'A delete' : interaction === 'update' ? 'An update' : 'A patch'} of ${type}/${id} takes no search parameter (got ${quoted(extra.name)}): a conditional ${interaction} is written ${type}?params, without the id`,
+    `${what} of ${target} takes no search parameter (got ${quoted(extra.name)})${hint}`,
     'unexpected_param',
   );
 }

@@ -239,6 +239,13 @@ describe('parseEntryRequest refuses malformed entries with 400, naming the index
     ],
     [entry('DELETE', 'Patient/1?_cascade=delete'), /DELETE of Patient\/1 must not have a query/],
     [entry('DELETE', 'Patient/1?_id=2'), /A delete of Patient\/1 takes no search parameter/],
+    [entry('POST', 'Patient?_format=json', { resource: patient }), /POST of Patient must not have a query/],
+    [entry('GET', 'Patient?name=a?b'), /second "\?"/],
+    [
+      entry('PUT', 'Observation?_id=o1?&subject=Patient/1', { resource: { resourceType: 'Observation' } }),
+      /second "\?"/,
+    ],
+    [entry('POST', 'Patient', { resource: patient, ifNoneExist: 'name=a?b' }), /If-None-Exist holds a "\?"/],
   ];
   rows.forEach(([input, message], index) => {
     test(`entry ${index}: ${JSON.stringify(input)}`, () => {

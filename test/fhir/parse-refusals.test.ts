@@ -112,6 +112,22 @@ const queryRows: Row[] = [
   ],
   ['DELETE', '/Observation/o1?_cascade=delete&_id=o2', {}, 400, 'unexpected_param', /got "_id"/],
   [
+    'POST',
+    '/Patient?family=x',
+    { body: { resourceType: 'Patient' } },
+    400,
+    'unexpected_param',
+    /A create of Patient takes no search parameter/,
+  ],
+  [
+    'POST',
+    '/Observation',
+    { body: { resourceType: 'Observation' }, headers: { 'if-none-exist': 'code=a&x=?subject=Patient/2' } },
+    400,
+    'ambiguous_condition',
+    /If-None-Exist holds a "\?"/,
+  ],
+  [
     'PUT',
     '/Patient/p1?_cascade=delete',
     { body: { resourceType: 'Patient', id: 'p1' } },
@@ -307,4 +323,14 @@ test('a write by id keeps the params that only shape the answer, and a delete th
     ['_cascade', '_expunge'],
   );
   assert.equal(parse('GET', '/Patient/p1?_elements=name').interaction, 'read');
+  const create = parse('POST', '/Patient?_format=json', {
+    body: patient,
+    headers: { 'if-none-exist': '?identifier=a|1' },
+  });
+  assert.equal(create.interaction, 'create');
+  const typed = parse('POST', '/Patient', {
+    body: patient,
+    headers: { 'if-none-exist': 'Patient?identifier=a|1' },
+  });
+  assert.equal(typed.headers['if-none-exist'], 'Patient?identifier=a|1');
 });
