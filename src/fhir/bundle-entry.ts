@@ -92,6 +92,10 @@ export function parseEntryRequest(
     if (typeof value !== 'string') throw fail(`request.${field} must be a string`);
     entryHeaders[header] = value;
   }
+  // Forwarded as written: `Type?` + a leading `?` made Medplum search with no condition at all.
+  if (typeof request['ifNoneExist'] === 'string' && request['ifNoneExist'].includes('?')) {
+    throw fail('request.ifNoneExist is the query part of a search, without "?" (R4 Bundle.entry.request)');
+  }
   if (body) entryHeaders['content-type'] = body.mediaType;
 
   let parsed: FhirRequest;

@@ -45,18 +45,18 @@ export function buildFhirRequest(
   body: RequestBody | undefined,
 ): FhirRequest {
   checkTargetCharacters(target);
-  checkCondition(headers['if-none-exist']);
   const { path, rawQuery } = splitTarget(target);
   const segments = pathSegments(path);
   const urlQuery = parseQueryString(rawQuery, 'query');
   const route = classifyRoute(method, segments, urlQuery);
   const settled = settleBody(method, route, urlQuery, body);
+  const condition = conditionOf(headers['if-none-exist'], route.resourceType);
   const request: Mutable<FhirRequest> = {
     method,
     interaction: settled.interaction,
     conditional: route.conditional,
     query: settled.query,
-    headers: { ...headers },
+    headers: condition === undefined ? { ...headers } : { ...headers, 'if-none-exist': condition },
   };
   // Unset fields are left out entirely, so `'id' in req` and deep-equal comparisons stay honest.
   // Assigned one by one: Object.entries/fromEntries cost several µs on every request.
@@ -69,20 +69,32 @@ export function buildFhirRequest(
   return request;
 }
 
-/** What may precede a condition's search: `?`, or `Type?` (HAPI reads both). */
-const CONDITION_PREFIX = /^(?:[A-Z][A-Za-z]{0,63})?\?/;
+/** What may precede a condition's search: `?`, or `Type?` (HAPI's client writes the latter). */
+const CONDITION_PREFIX = /^(?:([A-Z][A-Za-z]{0,63}))?\?/;
 
 /**
- * If-None-Exist (a header, or a Bundle entry's `ifNoneExist`) is the query part of a search
- * (R4 http.html#ccreate), optionally after `?` or `Type?`. Another `?` in it is read differently
- * by each server (HAPI keeps what follows the first, Medplum what precedes the next): refused.
+ * If-None-Exist is the query part of a search (R4 http.html#ccreate), which clients also write
+ * after `?` or `Type?`: returned without that prefix, as it is then judged and forwarded. Servers
+ * read a prefix, or another `?`, differently (HAPI keeps what follows the first `?`, Medplum
+ * searches `Type?` + the value up to its next `?`): a `?` left inside, or another type, is a 400.
  */
-function checkCondition(condition: string | undefined): void {
-  if (condition === undefined || !condition.replace(CONDITION_PREFIX, '').includes('?')) return;
-  throw badRequest(
-    'If-None-Exist holds a "?" inside its search (write it %3F): servers read such a condition differently',
-    'ambiguous_condition',
-  );
+function conditionOf(condition: string | undefined, type: string | undefined): string | undefined {
+  if (condition === undefined) return undefined;
+  const prefix = CONDITION_PREFIX.exec(condition);
+  if (prefix?.[1] !== undefined && prefix[1] !== type) {
+    throw badRequest(
+      `If-None-Exist searches ${quoted(prefix[1])}, not the type created (${type ?? 'none'})`,
+      'ambiguous_condition',
+    );
+  }
+  const search = prefix === null ? condition : condition.slice(prefix[0].length);
+  if (search.includes('?')) {
+    throw badRequest(
+      'If-None-Exist holds a "?" inside its search (write it %3F): servers read such a condition differently',
+      'ambiguous_condition',
+    );
+  }
+  return search;
 }
 
 export function httpMethod(method: string): HttpMethod {

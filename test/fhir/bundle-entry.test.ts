@@ -245,7 +245,18 @@ describe('parseEntryRequest refuses malformed entries with 400, naming the index
       entry('PUT', 'Observation?_id=o1?&subject=Patient/1', { resource: { resourceType: 'Observation' } }),
       /second "\?"/,
     ],
-    [entry('POST', 'Patient', { resource: patient, ifNoneExist: 'name=a?b' }), /If-None-Exist holds a "\?"/],
+    [
+      entry('POST', 'Patient', { resource: patient, ifNoneExist: 'name=a?b' }),
+      /ifNoneExist is the query part/,
+    ],
+    [
+      entry('POST', 'Patient', { resource: patient, ifNoneExist: '?name=a' }),
+      /ifNoneExist is the query part/,
+    ],
+    [
+      entry('POST', 'Patient', { resource: patient, ifNoneExist: 'Patient?name=a' }),
+      /ifNoneExist is the query part/,
+    ],
   ];
   rows.forEach(([input, message], index) => {
     test(`entry ${index}: ${JSON.stringify(input)}`, () => {

@@ -328,9 +328,17 @@ test('a write by id keeps the params that only shape the answer, and a delete th
     headers: { 'if-none-exist': '?identifier=a|1' },
   });
   assert.equal(create.interaction, 'create');
+  assert.equal(create.headers['if-none-exist'], 'identifier=a|1');
+  // HAPI's client writes `Type?search`: judged and forwarded as the search alone.
   const typed = parse('POST', '/Patient', {
     body: patient,
     headers: { 'if-none-exist': 'Patient?identifier=a|1' },
   });
-  assert.equal(typed.headers['if-none-exist'], 'Patient?identifier=a|1');
+  assert.equal(typed.headers['if-none-exist'], 'identifier=a|1');
+  assertRefused(
+    () => parse('POST', '/Patient', { body: patient, headers: { 'if-none-exist': 'Observation?code=a' } }),
+    400,
+    'ambiguous_condition',
+    /searches "Observation", not the type created \(Patient\)/,
+  );
 });

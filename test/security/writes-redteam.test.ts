@@ -128,7 +128,7 @@ describe('RT1, RT3, RT7 variants (Android and WEB writers)', () => {
       const response = await s.call(writer, 'POST', '', {
         body: bundle('batch', [
           {
-            request: { method: 'POST', url: 'Patient', ifNoneExist: `Patient?_tag=${l9}&family=Outsider` },
+            request: { method: 'POST', url: 'Patient', ifNoneExist: `_tag=${l9}&family=Outsider` },
             resource: { resourceType: 'Patient', meta: { tag: [OWN] }, name: [{ family: 'Anded' }] },
           },
         ]),
