@@ -25,7 +25,7 @@ import {
   PATIENT_IN_BUNDLE_1,
   startCheckerStack,
 } from '../../checkers/checker-kit.js';
-import { bundleOf, ownTag } from '../redteam/redteam-kit.js';
+import { bundleOf, fullUrlProbe, ownTag } from '../redteam/redteam-kit.js';
 import { android, type SecurityStack, startSecurityStack } from '../security-stack.js';
 
 const urn = (n: number) => `urn:uuid:${String(n).repeat(8)}-1111-4111-8111-111111111111`;
@@ -95,9 +95,10 @@ describe('patient checker: a conditional create entry `POST Observation?subject=
   ] as const) {
     test(`${type}: a sibling Observation's derivedFrom does not resolve to another patient's Observation`, async () => {
       const response = await s.call(claims, 'POST', '', {
-        body: bundleOf(type, [
+        body: fullUrlProbe(
+          type,
+          urn(n),
           {
-            fullUrl: urn(n),
             request: {
               method: 'POST',
               url: `Observation?subject=Patient/${PATIENT_IN_BUNDLE_1}`,
@@ -105,17 +106,8 @@ describe('patient checker: a conditional create entry `POST Observation?subject=
             },
             resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: mine },
           },
-          {
-            request: { method: 'POST', url: 'Observation' },
-            resource: {
-              resourceType: 'Observation',
-              status: 'final',
-              code: { text: `probe-${type}` },
-              subject: mine,
-              derivedFrom: [{ reference: urn(n) }],
-            },
-          },
-        ]),
+          mine,
+        ),
       });
       assert.ok(
         !response.text.includes('obs-bundle-1'),

@@ -28,7 +28,7 @@ import {
   PATIENT_IN_BUNDLE_1,
   startCheckerStack,
 } from '../../checkers/checker-kit.js';
-import { bundleOf } from '../redteam/redteam-kit.js';
+import { fullUrlProbe } from '../redteam/redteam-kit.js';
 
 describe('patient checker: an If-None-Exist condition with a "?" inside', () => {
   let s: CheckerStack;
@@ -47,9 +47,10 @@ describe('patient checker: an If-None-Exist condition with a "?" inside', () => 
     test(`${type} entry: a sibling's reference to the create's fullUrl does not resolve to another patient's Observation`, async () => {
       const urn = `urn:uuid:${String(n).repeat(8)}-1111-4111-8111-111111111111`;
       const response = await s.call(claims, 'POST', '', {
-        body: bundleOf(type, [
+        body: fullUrlProbe(
+          type,
+          urn,
           {
-            fullUrl: urn,
             request: {
               method: 'POST',
               url: 'Observation',
@@ -57,17 +58,8 @@ describe('patient checker: an If-None-Exist condition with a "?" inside', () => 
             },
             resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: mine },
           },
-          {
-            request: { method: 'POST', url: 'Observation' },
-            resource: {
-              resourceType: 'Observation',
-              status: 'final',
-              code: { text: `probe-${type}` },
-              subject: mine,
-              derivedFrom: [{ reference: urn }],
-            },
-          },
-        ]),
+          mine,
+        ),
       });
       assert.ok(
         !response.text.includes('obs-bundle-1'),

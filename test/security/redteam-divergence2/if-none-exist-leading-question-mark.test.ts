@@ -23,7 +23,7 @@ import {
   seedData,
   startCheckerStack,
 } from '../../checkers/checker-kit.js';
-import { bundleOf } from '../redteam/redteam-kit.js';
+import { fullUrlProbe } from '../redteam/redteam-kit.js';
 
 describe('patient checker: an ifNoneExist with a leading "?" in a Bundle entry', () => {
   let s: CheckerStack;
@@ -47,9 +47,10 @@ describe('patient checker: an ifNoneExist with a leading "?" in a Bundle entry',
     test(`${type}: the condition is not dropped, so another patient's AllergyIntolerance is not the entry's fullUrl`, async () => {
       const urn = `urn:uuid:${String(n).repeat(8)}-1111-4111-8111-111111111111`;
       const response = await s.call(claims, 'POST', '', {
-        body: bundleOf(type, [
+        body: fullUrlProbe(
+          type,
+          urn,
           {
-            fullUrl: urn,
             request: {
               method: 'POST',
               url: 'AllergyIntolerance',
@@ -57,17 +58,8 @@ describe('patient checker: an ifNoneExist with a leading "?" in a Bundle entry',
             },
             resource: { resourceType: 'AllergyIntolerance', patient: mine },
           },
-          {
-            request: { method: 'POST', url: 'Observation' },
-            resource: {
-              resourceType: 'Observation',
-              status: 'final',
-              code: { text: `probe-${type}` },
-              subject: mine,
-              derivedFrom: [{ reference: urn }],
-            },
-          },
-        ]),
+          mine,
+        ),
       });
       assert.ok(
         !response.text.includes('allergy-other'),
@@ -75,7 +67,11 @@ describe('patient checker: an ifNoneExist with a leading "?" in a Bundle entry',
       );
       if (response.status === 200) {
         const entries = (JSON.parse(response.text) as { entry: { response: { status: string } }[] }).entry;
-        assert.equal(entries[0]!.response.status, '201', 'the create matched a resource outside the condition');
+        assert.equal(
+          entries[0]!.response.status,
+          '201',
+          'the create matched a resource outside the condition',
+        );
       }
     });
   }

@@ -52,3 +52,27 @@ export const bundleOf = (type: 'batch' | 'transaction', entry: unknown[]) => ({
   type,
   entry,
 });
+
+/**
+ * A Bundle of `create` (given the `fullUrl` `urn`) and an Observation about `subject` derived
+ * from `urn`: the sibling's stored reference shows what the server made of the create's fullUrl.
+ */
+export const fullUrlProbe = (
+  type: 'batch' | 'transaction',
+  urn: string,
+  create: { request: Record<string, unknown>; resource: Record<string, unknown> },
+  subject: { reference: string },
+) =>
+  bundleOf(type, [
+    { fullUrl: urn, ...create },
+    {
+      request: { method: 'POST', url: 'Observation' },
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: `probe-${type}` },
+        subject,
+        derivedFrom: [{ reference: urn }],
+      },
+    },
+  ]);
