@@ -371,7 +371,8 @@ function chainReach(name: string, bases: readonly string[], reach: ReachBuilder,
 function headerReach(header: string, bases: readonly string[], reach: ReachBuilder): void {
   let params: { name: string; value: string }[];
   try {
-    params = parseQueryString(header.startsWith('?') ? header.slice(1) : header, 'If-None-Exist');
+    // The request model has taken off a `?` or `Type?` prefix (parse.ts).
+    params = parseQueryString(header, 'If-None-Exist');
   } catch {
     reach.unbounded('If-None-Exist');
     return;

@@ -183,7 +183,7 @@ export class CompartmentAccess {
       return denied(`The new ${type} is not in the compartment of ${this.policy.patients.description}`);
     }
     if (ifNoneExist === undefined) return this.grant();
-    const condition = parseQueryString(ifNoneExist.replace(/^\?/, ''), 'If-None-Exist');
+    const condition = parseQueryString(ifNoneExist, 'If-None-Exist');
     const verdict = confinedTo(type, condition, this.policy.patients, 'If-None-Exist');
     if (!verdict.canAccess) return verdict;
     if (verdict.typed === undefined) return this.grant();

@@ -99,9 +99,8 @@ function replaceAll(
     const original = data.toString('utf8', at + from.length, end);
     let rewritten = tail(original);
     // The backend's base URL may appear again inside the link, unencoded (`<base>?a=<base>?b`):
-    // replaced there too, as everywhere else in the body.
-    const base = from.toString('utf8');
-    if (rewritten.includes(base)) rewritten = rewritten.split(base).join(to.toString('utf8'));
+    // replaced there too, as everywhere else in the body (PROXY_TO is ASCII: its WHATWG form).
+    if (rewritten.includes(needle)) rewritten = rewritten.split(needle).join(to.toString('utf8'));
     parts.push(
       data.subarray(start, at),
       to,

@@ -45,16 +45,11 @@ export function narrowedTagParams(query: readonly QueryParam[], scope: SyncScope
 
 /**
  * The search params of a conditional create's `If-None-Exist` (header or Bundle entry
- * `request.ifNoneExist`). The server reads only what follows a `?` (`Patient?x=1` and whole URLs
- * are accepted, http.html#ccreate), so only that is kept.
+ * `request.ifNoneExist`), as the request model leaves it: without a `?` or `Type?` prefix (parse.ts).
  * @throws GatewayError 400 when the condition is malformed or names no search parameter.
  */
 export function conditionParams(condition: string): QueryParam[] {
-  const question = condition.indexOf('?');
-  const params = parseQueryString(
-    question === -1 ? condition : condition.slice(question + 1),
-    'If-None-Exist',
-  );
+  const params = parseQueryString(condition, 'If-None-Exist');
   if (params.length === 0) {
     throw badRequest('If-None-Exist names no search parameter', 'invalid_condition');
   }
